@@ -1,0 +1,361 @@
+"""The ``imgdelta`` command: a thin layer over the public API.
+
+Exit status follows ``cmp``/``diff``: 0 same or passing, 1 different or failing (only when
+a tolerance or rule was given), 2 trouble. Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from .. import __version__
+from ..errors import ImgDeltaError
+
+EXIT_TROUBLE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_TROUBLE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _float_in(low: float, high: float, what: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} {text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} {text} must lie in [{low:g}, {high:g}]")
+        return value
+
+    return parse
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 0")
+    return value
+
+
+def _add_input_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("input")
+    group.add_argument(
+        "--alpha",
+        default="black",
+        metavar="BG",
+        help="background for transparent pixels: black (default), white, #rrggbb, or ignore",
+    )
+    group.add_argument(
+        "--max-pixels",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="refuse images with more pixels than this (default 178956970, Pillow's limit)",
+    )
+
+
+def _add_preprocess_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("preprocessing (applied to both images)")
+    group.add_argument(
+        "--resize",
+        metavar="POLICY",
+        help="when sizes differ: to-first (resize B to A), crop (keep the overlap), or WxH (both)",
+    )
+    group.add_argument("--gray", action="store_true", help="compare luminance only")
+    group.add_argument("--thumbnail", type=_positive_int, metavar="N", help="shrink so the longer side is N pixels")
+    group.add_argument("--crop", metavar="X,Y,W,H", help="compare only this region")
+    group.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="X,Y,W,H",
+        help="leave this rectangle out of every metric (repeatable)",
+    )
+    group.add_argument("--mask", metavar="FILE", help="mask image: non-zero pixels are compared, zero ignored")
+    group.add_argument("--blur", type=_float_in(0.0, 1000.0, "--blur"), default=0.0, metavar="SIGMA", help="Gaussian blur sigma in pixels")
+    group.add_argument(
+        "--exposure",
+        choices=("meanstd", "histogram"),
+        help="match B's brightness to A's: mean/std per channel, or full histogram matching",
+    )
+    group.add_argument("--align", choices=("phase", "ecc"), help="undo a shift of B: phase correlation or ECC")
+
+
+def _add_metric_options(parser: argparse.ArgumentParser) -> None:
+    from ..metrics import MetricOptions
+
+    defaults = MetricOptions()
+    group = parser.add_argument_group("metrics")
+    group.add_argument(
+        "--metric",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="metric to compute (repeatable, or comma-separated; 'all' for every one; "
+        "see 'imgdelta metrics'). Default: mae, rmse, psnr, ssim, max_abs, changed_fraction",
+    )
+    group.add_argument(
+        "--tolerance",
+        type=_float_in(0.0, 1.0, "--tolerance"),
+        default=defaults.tolerance,
+        metavar="T",
+        help=f"changed_fraction: a pixel changed when a channel differs by more than T (default {defaults.tolerance:g})",
+    )
+    group.add_argument(
+        "--pixelmatch-threshold",
+        type=_float_in(0.0, 1.0, "--pixelmatch-threshold"),
+        default=defaults.pixelmatch_threshold,
+        metavar="T",
+        help=f"pixelmatch: matching threshold, smaller is more sensitive (default {defaults.pixelmatch_threshold:g})",
+    )
+    group.add_argument("--include-aa", action="store_true", help="pixelmatch: count anti-aliased pixels too")
+    group.add_argument(
+        "--jpeg-quality",
+        type=int,
+        default=defaults.jpeg_quality,
+        metavar="Q",
+        help=f"jpeg_size: encoding quality (default {defaults.jpeg_quality})",
+    )
+
+
+def _add_verdict_options(parser: argparse.ArgumentParser) -> None:
+    unit = _float_in(0.0, 1.0, "per-pixel limit")
+    percent = _float_in(0.0, 100.0, "percentage")
+    group = parser.add_argument_group(
+        "verdict (idiff-style; any of these turns on PASS/WARN/FAIL and exit status 1 on FAIL)"
+    )
+    group.add_argument("--fail", type=unit, metavar="E", help="a pixel fails when a channel differs by more than E (0..1)")
+    group.add_argument("--warn", type=unit, metavar="E", help="a pixel warns when a channel differs by more than E (0..1)")
+    group.add_argument("--fail-percent", type=percent, default=0.0, metavar="P", help="allow up to P%% of pixels over --fail")
+    group.add_argument("--warn-percent", type=percent, default=0.0, metavar="P", help="allow up to P%% of pixels over --warn")
+    group.add_argument("--hard-fail", type=unit, metavar="E", help="fail if any pixel differs by more than E")
+    group.add_argument("--allow-pixels", type=_non_negative_int, default=0, metavar="N", help="allow N pixels over --fail")
+    group.add_argument(
+        "--require",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="a condition on a metric, such as 'ssim>=0.95' or 'mae<0.01' (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="imgdelta",
+        description="How different are these images, and does the difference matter?",
+    )
+    parser.add_argument("--version", action="version", version=f"imgdelta {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    compare = commands.add_parser(
+        "compare",
+        help="measure how different two images are",
+        description="Measure how different two images are. Exit status: 0 same or passing, "
+        "1 failing a given tolerance or rule, 2 trouble.",
+    )
+    compare.add_argument("a", metavar="A", help="first image (the reference)")
+    compare.add_argument("b", metavar="B", help="second image")
+    compare.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    _add_metric_options(compare)
+    _add_preprocess_options(compare)
+    _add_input_options(compare)
+    _add_verdict_options(compare)
+    compare.set_defaults(run=_run_compare)
+
+    hashes = commands.add_parser(
+        "hash",
+        help="print imagehash-compatible perceptual hashes",
+        description="Print aHash, dHash, pHash and wHash of each file, bit-identical to the "
+        "imagehash package's hashes of PIL.Image.open(FILE).",
+    )
+    hashes.add_argument("files", nargs="+", metavar="FILE", help="image files")
+    hashes.add_argument("--json", action="store_true", help="print one JSON object a line")
+    hashes.add_argument("--max-pixels", type=_positive_int, default=None, metavar="N", help="decompression-bomb limit")
+    hashes.set_defaults(run=_run_hash)
+
+    metrics = commands.add_parser("metrics", help="list every metric", description="List every metric with its range and meaning.")
+    metrics.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    metrics.set_defaults(run=_run_metrics)
+
+    example = commands.add_parser(
+        "example",
+        help="write the built-in example images to a folder",
+        description="Write the built-in example images (a photo, a re-encoded copy that looks "
+        "the same, and a copy where something changed) to DIR.",
+    )
+    example.add_argument("directory", metavar="DIR", help="folder to create or reuse")
+    example.set_defaults(run=_run_example)
+    return parser
+
+
+def _metric_names(values: Sequence[str]) -> list[str] | None:
+    from ..metrics import available_metrics
+
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    if not names:
+        return None
+    if "all" in names:
+        return list(available_metrics())
+    return names
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from ..decide.verdict import Tolerance, parse_rule
+    from ..io.images import DEFAULT_MAX_PIXELS
+    from ..metrics import MetricOptions
+    from ..pipeline import compare
+    from ..preprocess import Preprocess, parse_rect, parse_size_policy
+
+    preprocess = Preprocess(
+        resize=parse_size_policy(args.resize) if args.resize else None,
+        grayscale=args.gray,
+        thumbnail=args.thumbnail,
+        crop=parse_rect(args.crop, option="--crop") if args.crop else None,
+        ignore=tuple(parse_rect(text, option="--ignore") for text in args.ignore),
+        mask=args.mask,
+        blur=args.blur,
+        exposure=args.exposure,
+        align=args.align,
+    )
+    options = MetricOptions(
+        tolerance=args.tolerance,
+        pixelmatch_threshold=args.pixelmatch_threshold,
+        include_aa=args.include_aa,
+        jpeg_quality=args.jpeg_quality,
+    )
+    tolerance = Tolerance(
+        fail=args.fail,
+        warn=args.warn,
+        fail_percent=args.fail_percent,
+        warn_percent=args.warn_percent,
+        hard_fail=args.hard_fail,
+        allow_pixels=args.allow_pixels,
+        rules=tuple(parse_rule(text) for text in args.require),
+    )
+    result = compare(
+        args.a,
+        args.b,
+        metrics=_metric_names(args.metric),
+        preprocess=preprocess,
+        options=options,
+        tolerance=tolerance,
+        alpha=args.alpha,
+        max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict(), allow_nan=False))
+    else:
+        from .tables import comparison_table
+
+        print(comparison_table(result))
+    return result.exit_code
+
+
+def _run_hash(args: argparse.Namespace) -> int:
+    from ..io.images import DEFAULT_MAX_PIXELS, open_image_file
+    from ..metrics._imagehash import HASH_FUNCTIONS
+
+    status = 0
+    rows = []
+    for path in args.files:
+        try:
+            image = open_image_file(path, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS)
+            row = {"path": path, **{kind: str(fn(image)) for kind, fn in HASH_FUNCTIONS.items()}}
+        except ImgDeltaError as exc:
+            print(f"imgdelta hash: {exc}", file=sys.stderr)
+            status = EXIT_TROUBLE
+            continue
+        if args.json:
+            print(json.dumps(row), flush=True)
+        else:
+            rows.append(row)
+    if rows:
+        from .tables import table
+
+        print(table(["path", *HASH_FUNCTIONS], [[row[key] for key in ["path", *HASH_FUNCTIONS]] for row in rows]))
+    return status
+
+
+def _run_metrics(args: argparse.Namespace) -> int:
+    from ..metrics import DEFAULT_METRICS, available_metrics
+    from ..pipeline import json_number
+
+    metrics = available_metrics()
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    name: {
+                        "kind": m.kind,
+                        "range": [json_number(m.lower), json_number(m.upper)],
+                        "identical": json_number(m.identical),
+                        "unit": m.unit,
+                        "default": name in DEFAULT_METRICS,
+                        "summary": m.summary,
+                        "reference": m.reference,
+                    }
+                    for name, m in metrics.items()
+                }
+            )
+        )
+        return 0
+    from .tables import metric_table
+
+    print(metric_table(metrics.values(), DEFAULT_METRICS))
+    return 0
+
+
+def _run_example(args: argparse.Namespace) -> int:
+    from ..examples import write_example_pair
+
+    for path in write_example_pair(args.directory):
+        print(path)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ImgDeltaError as exc:
+        print(f"imgdelta {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"imgdelta {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except MemoryError:
+        print(f"imgdelta {args.command}: out of memory (try --thumbnail or smaller images)", file=sys.stderr)
+        return EXIT_TROUBLE
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+__all__ = ["build_parser", "main", "run"]

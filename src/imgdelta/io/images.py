@@ -1,0 +1,439 @@
+"""Image files and in-memory images -> float32 arrays in [0, 1].
+
+The rules, applied once here so that no metric ever guesses:
+
+* Values are scaled from the bit depth the *file declares* (PNG IHDR, TIFF BitsPerSample,
+  the Pillow mode), never from the array's dtype. 16-bit colour PNG and TIFF, which Pillow
+  would cut to 8 bits, are decoded with OpenCV at full depth.
+* EXIF orientation is applied.
+* Alpha is composited over a background (black unless told otherwise) or ignored, and the
+  original alpha is kept beside the pixels.
+* Files declaring more pixels than ``max_pixels`` are refused before decoding.
+* Arrays given through the API carry their range explicitly: ``uint8`` is 0..255; any
+  other dtype needs ``data_range``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from ..errors import InputError, OptionError
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "ImageInput",
+    "LoadedImage",
+    "load_image",
+    "open_image_file",
+    "parse_alpha",
+]
+
+#: Pillow's own decompression-bomb limit, the same number, enforced before decoding.
+DEFAULT_MAX_PIXELS = 178_956_970
+
+ImageInput = Union[str, os.PathLike, bytes, np.ndarray, "PIL.Image.Image", "LoadedImage"]
+
+_NAMED_BACKGROUNDS = {"black": (0.0, 0.0, 0.0), "white": (1.0, 1.0, 1.0)}
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedImage:
+    """A decoded image, ready for preprocessing and metrics.
+
+    Attributes
+    ----------
+    pixels : numpy.ndarray
+        float32, shape (H, W, C) with C = 1 (gray) or 3 (RGB), values in [0, 1], alpha
+        already handled as asked.
+    alpha : numpy.ndarray or None
+        float32 (H, W) in [0, 1]: the original alpha channel, when the image had one.
+    bit_depth : int
+        Bits per sample the source declared (8 for uint8 arrays).
+    mode : str
+        The source's pixel layout as Pillow names it (``"RGB"``, ``"I;16"``, ``"RGBA;16"``...).
+    source : str
+        File path, or a short description for in-memory images.
+    orientation : int
+        EXIF orientation tag that was applied (1 when none).
+    format : str or None
+        File format (``"JPEG"``, ``"PNG"``...), None for in-memory images.
+    """
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None = None
+    bit_depth: int = 8
+    mode: str = "RGB"
+    source: str = "<array>"
+    orientation: int = 1
+    format: str | None = None
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height), as image tools print it."""
+        return (self.width, self.height)
+
+    @property
+    def channels(self) -> int:
+        return int(self.pixels.shape[2])
+
+
+def parse_alpha(value: str | tuple[float, float, float] | None) -> tuple[float, float, float] | None:
+    """Turn an alpha policy into a background colour, or None for 'ignore alpha'.
+
+    Accepts ``"black"``, ``"white"``, ``"ignore"``, ``"#rrggbb"`` or an RGB tuple in [0, 1].
+    """
+    if value is None or value == "ignore":
+        return None
+    if isinstance(value, tuple):
+        if len(value) != 3 or not all(0.0 <= float(c) <= 1.0 for c in value):
+            raise OptionError(f"alpha background {value!r} must be three values in [0, 1]")
+        return tuple(float(c) for c in value)  # type: ignore[return-value]
+    text = str(value).strip().lower()
+    if text in _NAMED_BACKGROUNDS:
+        return _NAMED_BACKGROUNDS[text]
+    if text.startswith("#") and len(text) == 7:
+        try:
+            return tuple(int(text[i : i + 2], 16) / 255.0 for i in (1, 3, 5))  # type: ignore[return-value]
+        except ValueError:
+            pass
+    raise OptionError(
+        f"--alpha {value!r} is not understood: use black, white, ignore or a colour like #808080"
+    )
+
+
+def load_image(
+    image: ImageInput,
+    *,
+    alpha: str | tuple[float, float, float] | None = "black",
+    data_range: float | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    name: str | None = None,
+) -> LoadedImage:
+    """Decode a file, bytes, PIL image or array into a :class:`LoadedImage`.
+
+    Parameters
+    ----------
+    image : path, bytes, PIL.Image.Image, numpy.ndarray or LoadedImage
+        The image. Arrays are (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) (the last is RGBA).
+    alpha : {"black", "white", "ignore", "#rrggbb"} or RGB tuple
+        Background that transparent pixels are composited over; ``"ignore"`` drops alpha.
+    data_range : float, optional
+        Largest possible value of an array input (1.0 for float images in [0, 1], 4095 for
+        12-bit data). Required for every dtype except ``uint8``; ignored for files.
+    max_pixels : int or None
+        Refuse files declaring more pixels than this (decompression-bomb guard). None
+        disables the check.
+    name : str, optional
+        How to name the image in messages and results.
+
+    Raises
+    ------
+    InputError
+        The file is missing, empty, not an image, truncated or corrupt, or too large.
+    OptionError
+        An array without a usable ``data_range``, or an unknown alpha policy.
+    """
+    background = parse_alpha(alpha)
+    if isinstance(image, LoadedImage):
+        return image
+    if isinstance(image, np.ndarray):
+        return _from_array(image, data_range, background, name or "<array>")
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return _decode(bytes(image), name or "<bytes>", background, max_pixels)
+    if isinstance(image, (str, os.PathLike)):
+        path = Path(image)
+        return _decode(_read_file(path), name or str(image), background, max_pixels)
+    pil_image = _as_pil_image(image)
+    if pil_image is not None:
+        return _from_pil(pil_image, name or "<PIL image>", background, orientation=1, fmt=None)
+    raise OptionError(
+        f"cannot use an object of type {type(image).__name__} as an image: "
+        "pass a path, bytes, a PIL image or a NumPy array"
+    )
+
+
+def _as_pil_image(obj: Any):
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow is a core dependency
+        return None
+    return obj if isinstance(obj, Image.Image) else None
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not an image file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not data:
+        raise InputError(f"{path}: empty file")
+    return data
+
+
+def _declared_png_depth(data: bytes) -> tuple[int, int] | None:
+    """(bit depth, colour type) from a PNG's IHDR chunk, or None if not a PNG."""
+    if len(data) >= 29 and data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return data[24], data[25]
+    return None
+
+
+def open_image_file(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS):
+    """Open and fully decode a file with Pillow, exactly as ``PIL.Image.open`` would.
+
+    Nothing is converted or rotated: this is for algorithms defined on Pillow's own view of
+    the file (imagehash-compatible hashes). Errors are the same clear :class:`InputError`
+    as :func:`load_image`'s.
+    """
+    source = str(path)
+    pil, _ = _open(_read_file(Path(path)), source, max_pixels)
+    _load(pil, source)
+    return pil
+
+
+def _open(data: bytes, source: str, max_pixels: int | None):
+    """Pillow's lazy image for ``data`` and its raw bytes, after the header checks."""
+    from PIL import Image, UnidentifiedImageError
+
+    with warnings.catch_warnings():
+        # The pixel limit is ours (checked below, with a clear message); silence Pillow's.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            pil = Image.open(io.BytesIO(data))
+        except UnidentifiedImageError:
+            raise InputError(f"{source}: not an image file, or a format imgdelta cannot read") from None
+        except Image.DecompressionBombError:
+            raise InputError(f"{source}: too many pixels (decompression-bomb guard)") from None
+        except Exception as exc:  # corrupt headers raise many exception types
+            raise InputError(f"{source}: cannot read image header ({_describe(exc)})") from None
+    width, height = pil.size
+    if width <= 0 or height <= 0:
+        raise InputError(f"{source}: image has no pixels ({width}x{height})")
+    if max_pixels is not None and width * height > max_pixels:
+        raise InputError(
+            f"{source}: {width}x{height} = {width * height} pixels exceeds the limit of "
+            f"{max_pixels} (decompression-bomb guard; raise max_pixels if you trust the file)"
+        )
+    return pil, data
+
+
+def _load(pil, source: str) -> None:
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            pil.load()
+        except Exception as exc:  # truncated and corrupt data raise many exception types
+            raise InputError(f"{source}: cannot decode {pil.format or 'image'} data ({_describe(exc)})") from None
+
+
+def _decode(data: bytes, source: str, background, max_pixels: int | None) -> LoadedImage:
+    pil, data = _open(data, source, max_pixels)
+    fmt = pil.format
+    orientation = _exif_orientation(pil)
+    if _needs_full_depth_decoder(pil, data):
+        return _decode_full_depth(data, source, background, orientation, fmt)
+    _load(pil, source)
+    try:
+        return _from_pil(pil, source, background, orientation=orientation, fmt=fmt)
+    except InputError:
+        raise
+    except Exception as exc:  # a decodable header over undecodable pixels
+        raise InputError(f"{source}: cannot decode {fmt or 'image'} data ({_describe(exc)})") from None
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def _exif_orientation(pil) -> int:
+    try:
+        value = int(pil.getexif().get(0x0112, 1))
+    except Exception:  # a broken EXIF block must not stop us from reading the pixels
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def _needs_full_depth_decoder(pil, data: bytes) -> bool:
+    """True for 16-bit colour files, which Pillow silently reduces to 8 bits."""
+    if pil.format == "PNG":
+        declared = _declared_png_depth(data)
+        return declared is not None and declared[0] == 16 and declared[1] in (2, 4, 6)
+    if pil.format == "TIFF":
+        bits = pil.tag_v2.get(258) if hasattr(pil, "tag_v2") else None
+        if isinstance(bits, tuple) and len(bits) >= 2 and max(bits) > 8:
+            return True
+    return False
+
+
+def _decode_full_depth(data: bytes, source: str, background, orientation: int, fmt) -> LoadedImage:
+    import cv2
+
+    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if array is None:
+        raise InputError(f"{source}: cannot decode {fmt} data at full bit depth")
+    if array.dtype != np.uint16:
+        raise InputError(f"{source}: expected 16-bit samples, decoder gave {array.dtype}")
+    if array.ndim == 3 and array.shape[2] >= 3:
+        order = [2, 1, 0] + ([3] if array.shape[2] == 4 else [])
+        array = array[:, :, order]
+    array = _apply_orientation(array, orientation)
+    mode = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}.get(array.shape[2] if array.ndim == 3 else 1, "I;16")
+    return _assemble(array.astype(np.float32) / np.float32(65535.0), background, 16, mode, source, orientation, fmt)
+
+
+def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1..8) to an (H, W[, C]) array, as Pillow's exif_transpose."""
+    transforms = {
+        1: lambda a: a,
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.rot90(a, k=-1),
+        7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
+        8: lambda a: np.rot90(a, k=1),
+    }
+    return np.ascontiguousarray(transforms[orientation](array))
+
+
+def _bits_of(pil, default: int) -> int:
+    bits = pil.tag_v2.get(258) if hasattr(pil, "tag_v2") else None
+    if isinstance(bits, tuple) and bits:
+        return int(bits[0])
+    if isinstance(bits, int):
+        return bits
+    return default
+
+
+def _from_pil(pil, source: str, background, *, orientation: int, fmt) -> LoadedImage:
+    from PIL import ImageOps
+
+    if getattr(pil, "is_animated", False):
+        pil.seek(0)
+    if orientation != 1:
+        pil = ImageOps.exif_transpose(pil)
+    mode = pil.mode
+    if mode == "1":
+        array = np.asarray(pil.convert("L"), dtype=np.float32) / np.float32(255.0)
+        return _assemble(array, background, 1, mode, source, orientation, fmt)
+    if mode in ("L", "LA", "RGB", "RGBA"):
+        array = np.asarray(pil, dtype=np.float32) / np.float32(255.0)
+        return _assemble(array, background, 8, mode, source, orientation, fmt)
+    if mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in pil.info
+        target = "RGBA" if has_alpha else "RGB"
+        array = np.asarray(pil.convert(target), dtype=np.float32) / np.float32(255.0)
+        return _assemble(array, background, 8, mode, source, orientation, fmt)
+    if mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        array = np.asarray(pil.convert("RGB"), dtype=np.float32) / np.float32(255.0)
+        return _assemble(array, background, 8, mode, source, orientation, fmt)
+    if mode.startswith("I;16") or mode == "I":
+        raw = np.asarray(pil)
+        if mode == "I":
+            bits = _bits_of(pil, 32 if fmt == "TIFF" else 16)
+        else:
+            bits = _bits_of(pil, 16)
+        scale = float(2**bits - 1)
+        array = raw.astype(np.float64) / scale
+        if array.min() < 0 or array.max() > 1:
+            raise InputError(f"{source}: sample values exceed the declared {bits}-bit range")
+        return _assemble(array.astype(np.float32), background, bits, mode, source, orientation, fmt)
+    if mode == "F":
+        # Floating-point files have no bit depth; by convention their range is [0, 1].
+        array = np.asarray(pil, dtype=np.float32)
+        if not np.isfinite(array).all():
+            raise InputError(f"{source}: floating-point image contains NaN or infinity")
+        return _assemble(np.clip(array, 0.0, 1.0), background, 32, mode, source, orientation, fmt)
+    raise InputError(f"{source}: pixel mode {mode} is not supported")
+
+
+def _assemble(array: np.ndarray, background, bit_depth, mode, source, orientation, fmt) -> LoadedImage:
+    """Split alpha from colour and composite; ``array`` is float32 in [0, 1]."""
+    if array.ndim == 2:
+        array = array[:, :, None]
+    channels = array.shape[2]
+    alpha = None
+    if channels in (2, 4):
+        alpha = np.ascontiguousarray(array[:, :, -1])
+        color = array[:, :, :-1]
+        if background is not None:
+            if color.shape[2] == 1 and len(set(background)) == 1:
+                bg = np.float32(background[0])
+            else:
+                if color.shape[2] == 1:
+                    color = np.repeat(color, 3, axis=2)
+                bg = np.asarray(background, dtype=np.float32)
+            a = alpha[:, :, None]
+            color = color * a + bg * (np.float32(1.0) - a)
+        array = np.ascontiguousarray(color, dtype=np.float32)
+    elif channels not in (1, 3):
+        raise InputError(f"{source}: {channels} channels are not supported")
+    array.setflags(write=False)
+    if alpha is not None:
+        alpha.setflags(write=False)
+    return LoadedImage(
+        pixels=array,
+        alpha=alpha,
+        bit_depth=bit_depth,
+        mode=mode,
+        source=source,
+        orientation=orientation,
+        format=fmt,
+    )
+
+
+def _from_array(array: np.ndarray, data_range: float | None, background, source: str) -> LoadedImage:
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 2, 3, 4)):
+        raise OptionError(
+            f"array of shape {array.shape} is not an image: use (H, W), (H, W, 3) or (H, W, 4)"
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise OptionError(f"array of shape {array.shape} has no pixels")
+    if data_range is None:
+        if array.dtype == np.uint8:
+            data_range = 255.0
+        else:
+            raise OptionError(
+                f"data_range is required for {array.dtype} arrays (for example data_range=1.0 "
+                "for floats in [0, 1], 65535 for 16-bit data); only uint8 implies 255"
+            )
+    if not (isinstance(data_range, (int, float, np.integer, np.floating)) and float(data_range) > 0):
+        raise OptionError(f"data_range={data_range!r} must be a positive number")
+    if array.dtype.kind not in "uif" and array.dtype != np.bool_:
+        raise OptionError(f"array dtype {array.dtype} is not numeric")
+    scaled = array.astype(np.float64) / float(data_range)
+    if not np.isfinite(scaled).all():
+        raise OptionError("array contains NaN or infinity")
+    if scaled.min() < 0.0 or scaled.max() > 1.0 + 1e-6:
+        raise OptionError(
+            f"array values lie outside [0, data_range={data_range}]: "
+            f"min {float(array.min())}, max {float(array.max())}; pass the right data_range"
+        )
+    scaled = np.clip(scaled, 0.0, 1.0).astype(np.float32)
+    bits = max(1, int(np.ceil(np.log2(float(data_range) + 1)))) if array.dtype.kind in "ui" else 32
+    mode = "L" if array.ndim == 2 else {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[array.shape[2]]
+    return _assemble(scaled, background, bits, mode, source, 1, None)
