@@ -112,13 +112,20 @@ class FeaturePair:
     @cached_property
     def abs_diff(self) -> np.ndarray:
         """|a - b| per pixel and channel, float32 (H, W, C)."""
-        return np.abs(self.a.pixels - self.b.pixels)
+        import cv2
+
+        diff = cv2.absdiff(self.a.pixels, self.b.pixels)
+        return diff[:, :, None] if diff.ndim == 2 else diff
 
     @cached_property
     def pixel_error(self) -> np.ndarray:
         """Largest channel difference per pixel, float32 (H, W)."""
         diff = self.abs_diff
-        return diff[:, :, 0] if diff.shape[2] == 1 else diff.max(axis=2)
+        if diff.shape[2] == 1:
+            return diff[:, :, 0]
+        # an element-wise maximum of the three planes is several times faster than
+        # reducing over a length-3 last axis
+        return np.maximum(np.maximum(diff[:, :, 0], diff[:, :, 1]), diff[:, :, 2])
 
     def masked(self, per_pixel: np.ndarray) -> np.ndarray:
         """Values of an (H, W) or (H, W, C) array at the pixels that count, flattened per pixel."""

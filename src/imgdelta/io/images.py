@@ -15,8 +15,13 @@ The rules, applied once here so that no metric ever guesses:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import re
+import struct
+import sys
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,6 +197,62 @@ def _read_file(path: Path) -> bytes:
     return data
 
 
+@contextlib.contextmanager
+def _quiet_decoding():
+    """Keep decoders from talking: what they say becomes one :class:`InputError` or nothing.
+
+    * Pillow's ``UserWarning`` on damaged metadata ("Corrupt EXIF data", "Truncated File
+      Read", "Tag data larger than file") and its ``DecompressionBombWarning`` (the pixel
+      limit is ours, checked with a clear message) are ignored: the pixels either decode or
+      raise.
+    * C libraries print straight to file descriptor 2 (libpng's "libpng error: IDAT: CRC
+      error", libtiff's "Using code not yet in table.", OpenCV's "[ WARN:0@...]" log), which
+      no Python setting can stop and which would break the command line's promise of one
+      line of error. Descriptor 2 points at /dev/null while decoding. Concurrent and nested
+      uses share one redirection (a counter under a lock), so it is always put back; other
+      threads' writes to stderr during a decode are lost.
+    """
+    from PIL import Image
+
+    with warnings.catch_warnings(), _native_stderr_silenced():
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
+
+
+_stderr_lock = threading.Lock()
+_stderr_users = 0
+_stderr_saved: int | None = None
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    global _stderr_users, _stderr_saved
+    with _stderr_lock:
+        if _stderr_users == 0:
+            try:
+                if sys.stderr is not None:
+                    sys.stderr.flush()
+                saved = os.dup(2)
+            except (OSError, ValueError):  # no descriptor 2 to protect, or a closed stream
+                saved = None
+            if saved is not None:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                os.close(devnull)
+            _stderr_saved = saved
+        _stderr_users += 1
+    try:
+        yield
+    finally:
+        with _stderr_lock:
+            _stderr_users -= 1
+            if _stderr_users == 0 and _stderr_saved is not None:
+                os.dup2(_stderr_saved, 2)
+                os.close(_stderr_saved)
+                _stderr_saved = None
+
+
 def _declared_png_depth(data: bytes) -> tuple[int, int] | None:
     """(bit depth, colour type) from a PNG's IHDR chunk, or None if not a PNG."""
     if len(data) >= 29 and data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
@@ -207,8 +268,10 @@ def open_image_file(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT
     as :func:`load_image`'s.
     """
     source = str(path)
-    pil, _ = _open(_read_file(Path(path)), source, max_pixels)
-    _load(pil, source)
+    data = _read_file(Path(path))
+    with _quiet_decoding():
+        pil, _ = _open(data, source, max_pixels)
+        _load(pil, source)
     return pil
 
 
@@ -216,17 +279,16 @@ def _open(data: bytes, source: str, max_pixels: int | None):
     """Pillow's lazy image for ``data`` and its raw bytes, after the header checks."""
     from PIL import Image, UnidentifiedImageError
 
-    with warnings.catch_warnings():
-        # The pixel limit is ours (checked below, with a clear message); silence Pillow's.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            pil = Image.open(io.BytesIO(data))
-        except UnidentifiedImageError:
-            raise InputError(f"{source}: not an image file, or a format imgdelta cannot read") from None
-        except Image.DecompressionBombError:
-            raise InputError(f"{source}: too many pixels (decompression-bomb guard)") from None
-        except Exception as exc:  # corrupt headers raise many exception types
-            raise InputError(f"{source}: cannot read image header ({_describe(exc)})") from None
+    # Called inside _quiet_decoding(): Pillow's DecompressionBombWarning is ignored there,
+    # the pixel limit is ours (checked below, with a clear message).
+    try:
+        pil = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise InputError(f"{source}: not an image file, or a format imgdelta cannot read") from None
+    except Image.DecompressionBombError as exc:
+        raise InputError(_pillow_bomb_message(source, exc, max_pixels)) from None
+    except Exception as exc:  # corrupt headers raise many exception types
+        raise InputError(f"{source}: cannot read image header ({_describe(exc)})") from None
     width, height = pil.size
     if width <= 0 or height <= 0:
         raise InputError(f"{source}: image has no pixels ({width}x{height})")
@@ -238,22 +300,54 @@ def _open(data: bytes, source: str, max_pixels: int | None):
     return pil, data
 
 
-def _load(pil, source: str) -> None:
+def _pillow_bomb_message(source: str, exc: BaseException, max_pixels: int | None) -> str:
+    """Our message for a file Pillow refused to open for its size.
+
+    Pillow raises, before our own check can run, above twice ``PIL.Image.MAX_IMAGE_PIXELS``
+    (178956970 pixels by default: the same number as DEFAULT_MAX_PIXELS), whatever
+    ``max_pixels`` says.
+    """
     from PIL import Image
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            pil.load()
-        except Exception as exc:  # truncated and corrupt data raise many exception types
-            raise InputError(f"{source}: cannot decode {pil.format or 'image'} data ({_describe(exc)})") from None
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    count = f"{int(found.group(1))} pixels" if found else "too many pixels"
+    pillow_limit = 2 * Image.MAX_IMAGE_PIXELS if Image.MAX_IMAGE_PIXELS else None
+    if max_pixels is not None and (pillow_limit is None or max_pixels <= pillow_limit):
+        return (
+            f"{source}: {count} exceeds the limit of {max_pixels} "
+            "(decompression-bomb guard; raise max_pixels if you trust the file)"
+        )
+    return (
+        f"{source}: {count} exceeds Pillow's own limit of {pillow_limit} (decompression-bomb "
+        "guard; raise PIL.Image.MAX_IMAGE_PIXELS if you trust the file)"
+    )
+
+
+def _load(pil, source: str) -> None:
+    """Decode the pixels (called inside _quiet_decoding())."""
+    try:
+        pil.load()
+    except Exception as exc:  # truncated and corrupt data raise many exception types
+        raise InputError(f"{source}: cannot decode {pil.format or 'image'} data ({_describe(exc)})") from None
 
 
 def _decode(data: bytes, source: str, background, max_pixels: int | None) -> LoadedImage:
+    with _quiet_decoding():
+        return _decode_quietly(data, source, background, max_pixels)
+
+
+def _decode_quietly(data: bytes, source: str, background, max_pixels: int | None) -> LoadedImage:
     pil, data = _open(data, source, max_pixels)
     fmt = pil.format
     orientation = _exif_orientation(pil)
     if _needs_full_depth_decoder(pil, data):
+        if fmt == "TIFF" and pil.tag_v2.get(284) == 2:
+            # Neither OpenCV (5.0) nor Pillow (13) reads separate 16-bit colour planes right:
+            # both return scrambled pixels. Refuse rather than compare garbage.
+            raise InputError(
+                f"{source}: TIFF with separate 16-bit colour planes (PlanarConfiguration 2) "
+                "is not supported; save it with interleaved samples"
+            )
         return _decode_full_depth(data, source, background, orientation, fmt)
     _load(pil, source)
     try:
@@ -282,7 +376,8 @@ def _needs_full_depth_decoder(pil, data: bytes) -> bool:
     if pil.format == "PNG":
         declared = _declared_png_depth(data)
         return declared is not None and declared[0] == 16 and declared[1] in (2, 4, 6)
-    if pil.format == "TIFF":
+    if pil.format == "TIFF" and pil.mode in ("RGB", "RGBA"):
+        # Only layouts OpenCV returns as BGR/BGRA: it cannot read 16-bit CMYK, for one.
         bits = pil.tag_v2.get(258) if hasattr(pil, "tag_v2") else None
         if isinstance(bits, tuple) and len(bits) >= 2 and max(bits) > 8:
             return True
@@ -292,17 +387,55 @@ def _needs_full_depth_decoder(pil, data: bytes) -> bool:
 def _decode_full_depth(data: bytes, source: str, background, orientation: int, fmt) -> LoadedImage:
     import cv2
 
-    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if fmt == "TIFF" and orientation != 1:
+        # OpenCV's TIFF reader applies the Orientation tag itself (its PNG reader does not,
+        # with IMREAD_UNCHANGED): neutralise it so that it is applied once, below.
+        data = _tiff_with_orientation_1(data)
+    try:  # called inside _quiet_decoding(): libpng and libtiff complaints go nowhere
+        array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except Exception as exc:  # cv2.error on some corrupt or oversized files
+        raise InputError(f"{source}: cannot decode {fmt} data at full bit depth ({_describe(exc)})") from None
     if array is None:
         raise InputError(f"{source}: cannot decode {fmt} data at full bit depth")
     if array.dtype != np.uint16:
         raise InputError(f"{source}: expected 16-bit samples, decoder gave {array.dtype}")
-    if array.ndim == 3 and array.shape[2] >= 3:
+    declared = _declared_png_depth(data) if fmt == "PNG" else None
+    if declared is not None and declared[1] == 4 and array.ndim == 3 and array.shape[2] == 4:
+        # Gray + alpha: OpenCV returns it as BGRA with B = G = R; keep gray and alpha.
+        array = array[:, :, [0, 3]]
+    elif array.ndim == 3 and array.shape[2] >= 3:
         order = [2, 1, 0] + ([3] if array.shape[2] == 4 else [])
         array = array[:, :, order]
     array = _apply_orientation(array, orientation)
     mode = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}.get(array.shape[2] if array.ndim == 3 else 1, "I;16")
     return _assemble(array.astype(np.float32) / np.float32(65535.0), background, 16, mode, source, orientation, fmt)
+
+
+def _tiff_with_orientation_1(data: bytes) -> bytes:
+    """``data`` with the first IFD's Orientation (tag 274) set to 1; unchanged if absent."""
+    order = {b"II": "<", b"MM": ">"}.get(data[:2])
+    if order is None:
+        return data
+    try:
+        magic = struct.unpack_from(order + "H", data, 2)[0]
+        if magic == 42:  # classic TIFF: 2-byte entry count, 12-byte entries
+            ifd, count_format, entry_size, value_at = struct.unpack_from(order + "I", data, 4)[0], "H", 12, 8
+        elif magic == 43:  # BigTIFF: 8-byte entry count, 20-byte entries
+            ifd, count_format, entry_size, value_at = struct.unpack_from(order + "Q", data, 8)[0], "Q", 20, 12
+        else:
+            return data
+        count = struct.unpack_from(order + count_format, data, ifd)[0]
+        first = ifd + struct.calcsize(count_format)
+        for i in range(count):
+            entry = first + i * entry_size
+            tag, kind = struct.unpack_from(order + "HH", data, entry)
+            if tag == 274 and kind == 3:  # SHORT, stored in the entry itself
+                patched = bytearray(data)
+                struct.pack_into(order + "H", patched, entry + value_at, 1)
+                return bytes(patched)
+    except struct.error:
+        pass
+    return data
 
 
 def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
@@ -340,6 +473,11 @@ def _from_pil(pil, source: str, background, *, orientation: int, fmt) -> LoadedI
     if mode == "1":
         array = np.asarray(pil.convert("L"), dtype=np.float32) / np.float32(255.0)
         return _assemble(array, background, 1, mode, source, orientation, fmt)
+    if mode in ("L", "RGB") and pil.info.get("transparency") is not None:
+        # A PNG colour key (tRNS): pixels of that value are transparent. OpenCV honours it
+        # for 16-bit colour files, so must we, for the same picture at 8 bits.
+        array = np.asarray(pil.convert(mode + "A"), dtype=np.float32) / np.float32(255.0)
+        return _assemble(array, background, 8, mode, source, orientation, fmt)
     if mode in ("L", "LA", "RGB", "RGBA"):
         array = np.asarray(pil, dtype=np.float32) / np.float32(255.0)
         return _assemble(array, background, 8, mode, source, orientation, fmt)
@@ -361,6 +499,9 @@ def _from_pil(pil, source: str, background, *, orientation: int, fmt) -> LoadedI
         array = raw.astype(np.float64) / scale
         if array.min() < 0 or array.max() > 1:
             raise InputError(f"{source}: sample values exceed the declared {bits}-bit range")
+        key = pil.info.get("transparency")
+        if isinstance(key, int) and not isinstance(key, bool):  # 16-bit gray PNG colour key
+            array = np.dstack([array, (raw != key).astype(np.float64)])
         return _assemble(array.astype(np.float32), background, bits, mode, source, orientation, fmt)
     if mode == "F":
         # Floating-point files have no bit depth; by convention their range is [0, 1].

@@ -23,20 +23,21 @@ The algorithm, per pixel position shared by images A and B:
    several tie) must have 3 or more identical RGBA neighbours (border again counting as
    one) in both images.
 
-Only NumPy is used. The work is arranged so that most pixels never reach float64:
+Only NumPy is used, and no Python loop runs over pixels. The work is arranged so that
+most pixels never reach float64:
 
 * byte-identical inputs return at once;
-* a conservative integer screen drops pixels whose delta provably cannot exceed the
-  threshold (see :func:`_screen_limit`), and the exact float64 delta -- evaluated in the
-  package's own operation order, so every rounding matches -- is computed only for the
-  remaining pixels;
+* a conservative uint8 screen drops pixels whose delta provably cannot exceed the
+  threshold (see :func:`_screen_limit`), and the exact float64 delta -- evaluated with the
+  package's own grouping of operations, so every rounding matches -- is computed only for
+  the remaining pixels;
 * the anti-aliasing test runs only on the pixels over the threshold, all of them at once,
-  through fancy indexing of their 8 neighbours.
+  through fancy indexing of their 8 neighbours. When they are numerous, a whole-image
+  map of "3+ identical neighbours in both images" is built first; candidates with no
+  such neighbour cannot be anti-aliasing and are settled without computing any luma.
 """
 
 from __future__ import annotations
-
-import numbers
 
 import numpy as np
 
@@ -199,7 +200,8 @@ def _over_threshold(a4: np.ndarray, b4: np.ndarray, max_delta: float) -> np.ndar
         # The alpha byte is included on purpose; it can only add pixels, never drop one.
         big = (absdiff > limit).view(np.uint32).reshape(-1)
         both = a32[start:stop] & b32[start:stop]
-        # The eigenvalue bound holds for opaque pairs only: blending rescales channels.
+        # The corner bound holds for opaque pairs only: blending with different alphas
+        # can turn a small channel difference into a large one.
         translucent = (both & _ALPHA_MASK_U32) != _ALPHA_MASK_U32
         unsure = (big != 0) | translucent
         n_unsure = np.count_nonzero(unsure)
@@ -273,9 +275,9 @@ def _antialiased(
 
     ``luma_a``/``luma_b`` are whole-image luma arrays, or None to compute luma only for
     the gathered pixels (cheaper when candidates are few). ``siblings`` is the flat map
-    of :func:`_sibling_map`, or None to test the darkest/brightest pixels on demand. Arrays are laid out
-    (neighbour, candidate) so that every step is an elementwise operation over all
-    candidates; reductions over a length-8 axis are slow in NumPy.
+    of :func:`_sibling_map`, or None to test the darkest/brightest pixels on demand.
+    Arrays are laid out (neighbour, candidate) so that every step is an elementwise
+    operation over all candidates; reductions over a length-8 axis are slow in NumPy.
     """
     valid, border = _validity(cand, height, width)
     nb_index = cand[None, :] + (_DY * width + _DX)[:, None]
@@ -405,7 +407,7 @@ def _prepare(rgba_a, rgba_b, threshold, include_aa):
         )
     if (
         isinstance(threshold, (bool, np.bool_))
-        or not isinstance(threshold, numbers.Real)
+        or not isinstance(threshold, (int, float, np.integer, np.floating))
         or not 0.0 <= float(threshold) <= 1.0  # also rejects NaN
     ):
         raise ValueError(

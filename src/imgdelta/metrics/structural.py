@@ -26,32 +26,38 @@ def _ssim_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
     size = 2 * SSIM_RADIUS + 1
     pad = SSIM_RADIUS
-    inner = (slice(pad, -pad), slice(pad, -pad))
 
-    def blur(values: np.ndarray) -> np.ndarray:
-        out = cv2.GaussianBlur(values, (size, size), SSIM_SIGMA, sigmaY=SSIM_SIGMA, borderType=cv2.BORDER_REFLECT)
-        return out[inner]
+    def blur(values: np.ndarray, dst: np.ndarray | None = None) -> np.ndarray:
+        return cv2.GaussianBlur(values, (size, size), SSIM_SIGMA, dst=dst, sigmaY=SSIM_SIGMA, borderType=cv2.BORDER_REFLECT)
 
+    # Contiguous OpenCV operations throughout, cropping only the final map: this loop is
+    # bound by memory traffic, and strided views or NumPy temporaries double its time.
     xc = cv2.subtract(x, 0.5)
     yc = cv2.subtract(y, 0.5)
+    sigma_x2 = cv2.multiply(xc, xc)
+    sigma_y2 = cv2.multiply(yc, yc)
+    sigma_xy = cv2.multiply(xc, yc)
+    blur(sigma_x2, sigma_x2)
+    blur(sigma_y2, sigma_y2)
+    blur(sigma_xy, sigma_xy)
     mu_x = blur(xc)
     mu_y = blur(yc)
-    sigma_x2 = blur(cv2.multiply(xc, xc))
-    sigma_y2 = blur(cv2.multiply(yc, yc))
-    sigma_xy = blur(cv2.multiply(xc, yc))
+    # from here on xc and yc are scratch space
     c1 = SSIM_K1**2
     c2 = SSIM_K2**2
-    # second moments minus squared means, all centred: variances and covariance
-    sigma_x2 -= cv2.multiply(mu_x, mu_x)
-    sigma_y2 -= cv2.multiply(mu_y, mu_y)
-    sigma_xy -= cv2.multiply(mu_x, mu_y)
-    mu_x += np.float32(0.5)
-    mu_y += np.float32(0.5)
-    numerator = cv2.addWeighted(cv2.multiply(mu_x, mu_y), 2.0, sigma_xy, 0.0, c1)
-    numerator *= cv2.addWeighted(sigma_xy, 2.0, sigma_xy, 0.0, c2)
-    denominator = cv2.addWeighted(cv2.multiply(mu_x, mu_x), 1.0, cv2.multiply(mu_y, mu_y), 1.0, c1)
-    denominator *= cv2.addWeighted(sigma_x2, 1.0, sigma_y2, 1.0, c2)
-    return cv2.divide(numerator, denominator)
+    # centred second moments minus squared centred means: variances and covariance
+    cv2.subtract(sigma_x2, cv2.multiply(mu_x, mu_x, dst=xc), dst=sigma_x2)
+    cv2.subtract(sigma_y2, cv2.multiply(mu_y, mu_y, dst=yc), dst=sigma_y2)
+    cv2.subtract(sigma_xy, cv2.multiply(mu_x, mu_y, dst=xc), dst=sigma_xy)
+    cv2.add(mu_x, 0.5, dst=mu_x)
+    cv2.add(mu_y, 0.5, dst=mu_y)
+    numerator = cv2.addWeighted(cv2.multiply(mu_x, mu_y, dst=xc), 2.0, xc, 0.0, c1)
+    cv2.multiply(numerator, cv2.addWeighted(sigma_xy, 2.0, sigma_xy, 0.0, c2, dst=sigma_xy), dst=numerator)
+    cv2.multiply(mu_x, mu_x, dst=mu_x)
+    cv2.multiply(mu_y, mu_y, dst=mu_y)
+    denominator = cv2.addWeighted(mu_x, 1.0, mu_y, 1.0, c1, dst=mu_x)
+    cv2.multiply(denominator, cv2.addWeighted(sigma_x2, 1.0, sigma_y2, 1.0, c2, dst=sigma_x2), dst=denominator)
+    return cv2.divide(numerator, denominator, dst=numerator)[pad:-pad, pad:-pad]
 
 
 def _as_rows(values: np.ndarray) -> np.ndarray:

@@ -1,0 +1,169 @@
+"""Speed of ``imgdelta compare`` beside the peers, measured in one run on this machine.
+
+    python benchmarks/bench_compare.py            # 1080p and 4K, everything
+    python benchmarks/bench_compare.py --quick    # 1080p only, the pixelmatch package once
+
+Kernels are timed in this process (best of several runs, peers and imgdelta alternating);
+whole commands are timed as fresh processes, the way users run them (median of several).
+Test pairs are made from a real photo (scikit-image's astronaut, upscaled): the second image
+is re-encoded at another JPEG quality, with an object pasted in. Needs the test extras
+(``pip install -e .[test]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SIZES = {"1080p": (1920, 1080), "4K": (3840, 2160)}
+
+PEER_SKIMAGE = """
+import sys
+import numpy as np
+from PIL import Image
+from skimage.metrics import mean_squared_error, peak_signal_noise_ratio, structural_similarity
+a = np.asarray(Image.open(sys.argv[1]).convert("L"), dtype=np.float64) / 255
+b = np.asarray(Image.open(sys.argv[2]).convert("L"), dtype=np.float64) / 255
+print(structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0),
+      peak_signal_noise_ratio(a, b, data_range=1.0), mean_squared_error(a, b))
+"""
+
+PEER_PIXELMATCH = """
+import sys
+from PIL import Image
+from pixelmatch.contrib.PIL import pixelmatch
+print(pixelmatch(Image.open(sys.argv[1]), Image.open(sys.argv[2]), threshold=0.1))
+"""
+
+
+def make_pair(folder: Path, label: str, size: tuple[int, int]) -> tuple[Path, Path]:
+    from PIL import Image, ImageDraw
+    from skimage import data
+
+    base = Image.fromarray(data.astronaut()).resize(size, Image.Resampling.LANCZOS)
+    a = folder / f"{label}_a.jpg"
+    b = folder / f"{label}_b.jpg"
+    base.save(a, quality=90)
+    changed = base.copy()
+    width, height = size
+    ImageDraw.Draw(changed).ellipse((width // 10, height // 2, width // 10 + width // 8, height // 2 + height // 6), fill=(30, 40, 50))
+    changed.save(b, quality=80)
+    return a, b
+
+
+def best_ms(fn, repeat: int) -> tuple[float, object]:
+    result = fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return min(times) * 1000, result
+
+
+def process_ms(argv: list[str], repeat: int) -> tuple[float, str]:
+    times = []
+    out = ""
+    for _ in range(repeat):
+        start = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, text=True, check=True)
+        times.append(time.perf_counter() - start)
+        out = done.stdout
+    return statistics.median(times) * 1000, out
+
+
+def row(task: str, ours: float, peer: float, peer_name: str, agree: str) -> list[str]:
+    return [task, f"{ours:,.1f}", f"{peer:,.1f}", peer_name, f"{peer / ours:,.1f}x", agree]
+
+
+def kernels(pairs: dict[str, tuple[Path, Path]], quick: bool) -> list[list[str]]:
+    import imagehash
+    from PIL import Image
+    from pixelmatch.core import pixelmatch as package_pixelmatch
+    from skimage.metrics import structural_similarity
+
+    from imgdelta import load_image
+    from imgdelta.features import Features
+    from imgdelta.metrics._pixelmatch import mismatch_count
+    from imgdelta.metrics.hashes import HASH_FUNCTIONS
+    from imgdelta.metrics.structural import ssim_mean
+
+    rows = []
+    for label, (path_a, path_b) in pairs.items():
+        fa = Features(load_image(path_a).pixels)
+        fb = Features(load_image(path_b).pixels)
+        ya, yb = fa.luma, fb.luma
+        ya64, yb64 = ya.astype(np.float64), yb.astype(np.float64)
+        ours, value = best_ms(lambda: ssim_mean(ya, yb), 5)
+        peer, expected = best_ms(
+            lambda: structural_similarity(ya64, yb64, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0),
+            2,
+        )
+        rows.append(row(f"ssim, {label} gray", ours, peer, "scikit-image", f"|diff| = {abs(value - expected):.1e}"))
+
+        rgba_a, rgba_b = fa.rgba8, fb.rgba8
+        ours, count = best_ms(lambda: mismatch_count(rgba_a, rgba_b), 5)
+        if quick and label != "1080p":
+            continue
+        start = time.perf_counter()
+        package_count = package_pixelmatch(list(rgba_a.tobytes()), list(rgba_b.tobytes()), fa.shape[1], fa.shape[0], threshold=0.1)
+        peer = (time.perf_counter() - start) * 1000
+        rows.append(row(f"pixelmatch count, {label}", ours, peer, "pixelmatch 0.4.0", f"{count} vs {package_count}"))
+
+        with Image.open(path_a) as image:
+            image.load()
+            ours, mine = best_ms(lambda: str(HASH_FUNCTIONS["phash"](image)), 3)
+            peer, theirs = best_ms(lambda: str(imagehash.phash(image)), 3)
+        rows.append(row(f"phash, {label}", ours, peer, "imagehash", "equal" if mine == theirs else "DIFFERENT"))
+    return rows
+
+
+def processes(pairs: dict[str, tuple[Path, Path]], folder: Path, quick: bool) -> list[list[str]]:
+    skimage_script = folder / "peer_skimage.py"
+    skimage_script.write_text(PEER_SKIMAGE)
+    pixelmatch_script = folder / "peer_pixelmatch.py"
+    pixelmatch_script.write_text(PEER_PIXELMATCH)
+    imgdelta = [sys.executable, "-m", "imgdelta", "compare"]
+    rows = []
+    for label, (a, b) in pairs.items():
+        ours, out = process_ms([*imgdelta, str(a), str(b), "--json"], 5)
+        peer, peer_out = process_ms([sys.executable, str(skimage_script), str(a), str(b)], 5)
+        import json
+
+        ssim_ours = json.loads(out)["metrics"]["ssim"]
+        ssim_peer = float(peer_out.split()[0])
+        rows.append(row(f"whole process, default set, {label}", ours, peer, "Pillow + scikit-image", f"ssim |diff| = {abs(ssim_ours - ssim_peer):.1e}"))
+        if quick and label != "1080p":
+            continue
+        ours, out = process_ms([*imgdelta, str(a), str(b), "--json", "--metric", "pixelmatch"], 3)
+        peer, peer_out = process_ms([sys.executable, str(pixelmatch_script), str(a), str(b)], 1)
+        rows.append(
+            row(f"whole process, pixelmatch, {label}", ours, peer, "pixelmatch 0.4.0", f"{json.loads(out)['metrics']['pixelmatch']} vs {peer_out.strip()}")
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1080p only")
+    args = parser.parse_args()
+    sizes = {"1080p": SIZES["1080p"]} if args.quick else SIZES
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        pairs = {label: make_pair(folder, label, size) for label, size in sizes.items()}
+        rows = kernels(pairs, args.quick) + processes(pairs, folder, args.quick)
+    header = ["task", "imgdelta ms", "peer ms", "peer", "speed-up", "agreement"]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+if __name__ == "__main__":
+    main()
