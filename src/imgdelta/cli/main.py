@@ -251,7 +251,7 @@ def _run_compare(args: argparse.Namespace) -> int:
         warn_percent=args.warn_percent,
         hard_fail=args.hard_fail,
         allow_pixels=args.allow_pixels,
-        rules=tuple(parse_rule(text) for text in args.require),
+        rules=tuple(parse_rule(text, option="--require") for text in args.require),
     )
     result = compare(
         args.a,

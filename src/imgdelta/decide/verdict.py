@@ -47,11 +47,11 @@ class Rule:
         return f"{self.metric}{self.op}{self.value:g}"
 
 
-def parse_rule(text: str) -> Rule:
+def parse_rule(text: str, *, option: str = "rule") -> Rule:
     """Parse ``"NAME<=VALUE"`` (or <, >, >=) into a :class:`Rule`."""
     match = _RULE_RE.match(text)
     if not match:
-        raise OptionError(f"rule {text!r} is not NAME<=VALUE (for example ssim>=0.95 or mae<0.01)")
+        raise OptionError(f"{option} {text!r} is not NAME<=VALUE (for example ssim>=0.95 or mae<0.01)")
     name, op, value = match.groups()
     return Rule(metric=name, op=op, value=float(value))  # type: ignore[arg-type]
 
