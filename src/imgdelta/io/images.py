@@ -408,7 +408,7 @@ def _decode_full_depth(data: bytes, source: str, background, orientation: int, f
         array = array[:, :, order]
     array = _apply_orientation(array, orientation)
     mode = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}.get(array.shape[2] if array.ndim == 3 else 1, "I;16")
-    return _assemble(array.astype(np.float32) / np.float32(65535.0), background, 16, mode, source, orientation, fmt)
+    return _assemble(_to_unit(array, 65535.0), background, 16, mode, source, orientation, fmt)
 
 
 def _tiff_with_orientation_1(data: bytes) -> bytes:
@@ -436,6 +436,13 @@ def _tiff_with_orientation_1(data: bytes) -> bytes:
     except struct.error:
         pass
     return data
+
+
+def _to_unit(samples: np.ndarray, maximum: float) -> np.ndarray:
+    """Integer samples -> float32 in [0, 1], dividing in place to allocate one array, not two."""
+    values = samples.astype(np.float32)
+    values /= np.float32(maximum)
+    return values
 
 
 def _apply_orientation(array: np.ndarray, orientation: int) -> np.ndarray:
@@ -471,23 +478,23 @@ def _from_pil(pil, source: str, background, *, orientation: int, fmt) -> LoadedI
         pil = ImageOps.exif_transpose(pil)
     mode = pil.mode
     if mode == "1":
-        array = np.asarray(pil.convert("L"), dtype=np.float32) / np.float32(255.0)
+        array = _to_unit(np.asarray(pil.convert("L")), 255.0)
         return _assemble(array, background, 1, mode, source, orientation, fmt)
     if mode in ("L", "RGB") and pil.info.get("transparency") is not None:
         # A PNG colour key (tRNS): pixels of that value are transparent. OpenCV honours it
         # for 16-bit colour files, so must we, for the same picture at 8 bits.
-        array = np.asarray(pil.convert(mode + "A"), dtype=np.float32) / np.float32(255.0)
+        array = _to_unit(np.asarray(pil.convert(mode + "A")), 255.0)
         return _assemble(array, background, 8, mode, source, orientation, fmt)
     if mode in ("L", "LA", "RGB", "RGBA"):
-        array = np.asarray(pil, dtype=np.float32) / np.float32(255.0)
+        array = _to_unit(np.asarray(pil), 255.0)
         return _assemble(array, background, 8, mode, source, orientation, fmt)
     if mode in ("P", "PA"):
         has_alpha = mode == "PA" or "transparency" in pil.info
         target = "RGBA" if has_alpha else "RGB"
-        array = np.asarray(pil.convert(target), dtype=np.float32) / np.float32(255.0)
+        array = _to_unit(np.asarray(pil.convert(target)), 255.0)
         return _assemble(array, background, 8, mode, source, orientation, fmt)
     if mode in ("CMYK", "YCbCr", "LAB", "HSV"):
-        array = np.asarray(pil.convert("RGB"), dtype=np.float32) / np.float32(255.0)
+        array = _to_unit(np.asarray(pil.convert("RGB")), 255.0)
         return _assemble(array, background, 8, mode, source, orientation, fmt)
     if mode.startswith("I;16") or mode == "I":
         raw = np.asarray(pil)
