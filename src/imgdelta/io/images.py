@@ -78,7 +78,6 @@ class LoadedImage:
     source: str = "<array>"
     orientation: int = 1
     format: str | None = None
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def height(self) -> int:
