@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import imgdelta
+from imgdelta.features import Features
 from imgdelta.preprocess import luminance
 
 from testdata import photo
@@ -127,7 +128,11 @@ def test_histogram_distances_match_opencv_compare_hist(photo_pairs):
     import cv2
 
     def hist(image):
-        luma8 = np.floor(_luma(image).astype(np.float32) * np.float32(255) + np.float32(0.5)).astype(np.uint8)
+        # the binning is imgdelta's definition (its luminance rounded to 8 bits, checked
+        # against float64 BT.601 in test_luminance_matches_float64_bt601); the distances
+        # between the histograms are OpenCV's
+        pixels = (image.astype(np.float32) / np.float32(255))
+        luma8 = Features(pixels[..., None] if pixels.ndim == 2 else pixels).luma8
         h = cv2.calcHist([luma8], [0], None, [256], [0, 256])
         return h / h.sum()
 
@@ -137,6 +142,13 @@ def test_histogram_distances_match_opencv_compare_hist(photo_pairs):
         for name, method in HIST_METHODS.items():
             expected = cv2.compareHist(ha, hb, getattr(cv2, method))
             assert got[name] == pytest.approx(expected, rel=1e-4, abs=1e-6), (label, name)
+
+
+def test_luminance_matches_float64_bt601(photo_pairs):
+    for label, a, _ in photo_pairs[::5]:
+        pixels = a.astype(np.float32) / np.float32(255)
+        got = Features(pixels[..., None] if pixels.ndim == 2 else pixels).luma
+        assert np.abs(got - _luma(a)).max() < 3e-7, label
 
 
 def test_emd_matches_scipy_wasserstein(photo_pairs):
