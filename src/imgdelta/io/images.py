@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import re
 import struct
 import sys
 import threading
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Union
 
@@ -69,6 +70,8 @@ class LoadedImage:
         EXIF orientation tag that was applied (1 when none).
     format : str or None
         File format (``"JPEG"``, ``"PNG"``...), None for in-memory images.
+    scale : float
+        Decoded width over the file's width: below 1 when a reduced JPEG decode was asked.
     """
 
     pixels: np.ndarray
@@ -78,6 +81,7 @@ class LoadedImage:
     source: str = "<array>"
     orientation: int = 1
     format: str | None = None
+    scale: float = 1.0
 
     @property
     def height(self) -> int:
@@ -128,6 +132,7 @@ def load_image(
     data_range: float | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     name: str | None = None,
+    draft_size: int | None = None,
 ) -> LoadedImage:
     """Decode a file, bytes, PIL image or array into a :class:`LoadedImage`.
 
@@ -145,6 +150,10 @@ def load_image(
         disables the check.
     name : str, optional
         How to name the image in messages and results.
+    draft_size : int, optional
+        Decode JPEG files at the smallest scale (1/2, 1/4 or 1/8, which the decoder gets
+        almost for free) whose longer side is still at least this many pixels; other
+        formats decode at full size. ``LoadedImage.scale`` tells the scale used.
 
     Raises
     ------
@@ -159,10 +168,10 @@ def load_image(
     if isinstance(image, np.ndarray):
         return _from_array(image, data_range, background, name or "<array>")
     if isinstance(image, (bytes, bytearray, memoryview)):
-        return _decode(bytes(image), name or "<bytes>", background, max_pixels)
+        return _decode(bytes(image), name or "<bytes>", background, max_pixels, draft_size)
     if isinstance(image, (str, os.PathLike)):
         path = Path(image)
-        return _decode(_read_file(path), name or str(image), background, max_pixels)
+        return _decode(_read_file(path), name or str(image), background, max_pixels, draft_size)
     pil_image = _as_pil_image(image)
     if pil_image is not None:
         return _from_pil(pil_image, name or "<PIL image>", background, orientation=1, fmt=None)
@@ -330,14 +339,30 @@ def _load(pil, source: str) -> None:
         raise InputError(f"{source}: cannot decode {pil.format or 'image'} data ({_describe(exc)})") from None
 
 
-def _decode(data: bytes, source: str, background, max_pixels: int | None) -> LoadedImage:
+def _decode(data: bytes, source: str, background, max_pixels: int | None, draft_size: int | None = None) -> LoadedImage:
     with _quiet_decoding():
-        return _decode_quietly(data, source, background, max_pixels)
+        return _decode_quietly(data, source, background, max_pixels, draft_size)
 
 
-def _decode_quietly(data: bytes, source: str, background, max_pixels: int | None) -> LoadedImage:
+def _draft(pil, draft_size: int | None) -> float:
+    """Ask the JPEG decoder for a reduced scale; returns the scale it will deliver."""
+    if draft_size is None or pil.format != "JPEG":
+        return 1.0
+    if draft_size < 1:
+        raise OptionError(f"draft_size={draft_size} must be a positive number of pixels")
+    width, height = pil.size
+    longest = max(width, height)
+    if draft_size >= longest:
+        return 1.0
+    factor = draft_size / longest
+    pil.draft(pil.mode, (max(1, math.ceil(width * factor)), max(1, math.ceil(height * factor))))
+    return pil.size[0] / width
+
+
+def _decode_quietly(data: bytes, source: str, background, max_pixels: int | None, draft_size: int | None = None) -> LoadedImage:
     pil, data = _open(data, source, max_pixels)
     fmt = pil.format
+    scale = _draft(pil, draft_size)
     orientation = _exif_orientation(pil)
     if _needs_full_depth_decoder(pil, data):
         if fmt == "TIFF" and pil.tag_v2.get(284) == 2:
@@ -350,7 +375,8 @@ def _decode_quietly(data: bytes, source: str, background, max_pixels: int | None
         return _decode_full_depth(data, source, background, orientation, fmt)
     _load(pil, source)
     try:
-        return _from_pil(pil, source, background, orientation=orientation, fmt=fmt)
+        loaded = _from_pil(pil, source, background, orientation=orientation, fmt=fmt)
+        return replace(loaded, scale=scale) if scale != 1.0 else loaded
     except InputError:
         raise
     except Exception as exc:  # a decodable header over undecodable pixels

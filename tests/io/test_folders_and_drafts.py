@@ -1,0 +1,73 @@
+"""Folders in natural order, and reduced-scale JPEG decoding for per-frame work."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import imgdelta
+from imgdelta.io import list_images, load_image, natural_key
+
+from testdata import photo
+
+
+def test_natural_order_and_only_images(tmp_path):
+    names = ["frame10.jpg", "frame2.jpg", "Frame1.png", "frame2b.jpg", "notes.txt", "frame100.JPG"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "sub.jpg").mkdir()
+    assert [p.name for p in list_images(tmp_path)] == ["Frame1.png", "frame2.jpg", "frame2b.jpg", "frame10.jpg", "frame100.JPG"]
+    assert natural_key("a9") < natural_key("a10") < natural_key("b1")
+
+
+def test_glob_pattern(tmp_path):
+    for name in ("cam_3.png", "cam_20.png", "other_1.png"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in list_images(tmp_path / "cam_*.png")] == ["cam_3.png", "cam_20.png"]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda root: root / "missing", "no such folder"),
+        (lambda root: root, "holds no image file"),
+        (lambda root: root / "*.png", "matches no image file"),
+    ],
+)
+def test_folder_errors(tmp_path, make, message):
+    (tmp_path / "readme.txt").write_text("not an image")
+    with pytest.raises(imgdelta.InputError, match=message):
+        list_images(make(tmp_path))
+
+
+def test_a_file_is_not_a_folder(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"x")
+    with pytest.raises(imgdelta.InputError, match="not a folder"):
+        list_images(tmp_path / "a.png")
+
+
+@pytest.mark.parametrize(("draft", "expected_width"), [(None, 1600), (1600, 1600), (800, 800), (700, 800), (200, 200), (150, 200)])
+def test_jpeg_draft_decodes_at_the_smallest_sufficient_scale(tmp_path, draft, expected_width):
+    big = Image.fromarray(photo("astronaut")).resize((1600, 1600))
+    big.save(tmp_path / "big.jpg", quality=90)
+    loaded = load_image(tmp_path / "big.jpg", draft_size=draft)
+    assert loaded.width == expected_width
+    assert loaded.scale == pytest.approx(expected_width / 1600)
+    full = np.asarray(big.resize((expected_width, expected_width), Image.Resampling.BOX), dtype=np.float32) / 255
+    assert np.abs(loaded.pixels - full).mean() < 0.03  # same picture, smaller
+
+
+def test_draft_leaves_other_formats_whole(tmp_path):
+    Image.fromarray(photo("coffee")).save(tmp_path / "c.png")
+    loaded = load_image(tmp_path / "c.png", draft_size=50)
+    assert loaded.size == (600, 400) and loaded.scale == 1.0
+
+
+def test_draft_with_exif_rotation(tmp_path):
+    image = Image.fromarray(photo("coffee")).resize((1200, 800))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    image.save(tmp_path / "r.jpg", exif=exif)
+    loaded = load_image(tmp_path / "r.jpg", draft_size=300)
+    assert loaded.size == (200, 300) and loaded.orientation == 6
