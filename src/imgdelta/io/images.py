@@ -278,13 +278,13 @@ def open_image_file(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT
     source = str(path)
     data = _read_file(Path(path))
     with _quiet_decoding():
-        pil, _ = _open(data, source, max_pixels)
+        pil = _open(data, source, max_pixels)
         _load(pil, source)
     return pil
 
 
 def _open(data: bytes, source: str, max_pixels: int | None):
-    """Pillow's lazy image for ``data`` and its raw bytes, after the header checks."""
+    """Pillow's lazy image for ``data``, after the header checks."""
     from PIL import Image, UnidentifiedImageError
 
     # Called inside _quiet_decoding(): Pillow's DecompressionBombWarning is ignored there,
@@ -305,7 +305,7 @@ def _open(data: bytes, source: str, max_pixels: int | None):
             f"{source}: {width}x{height} = {width * height} pixels exceeds the limit of "
             f"{max_pixels} (decompression-bomb guard; raise max_pixels if you trust the file)"
         )
-    return pil, data
+    return pil
 
 
 def _pillow_bomb_message(source: str, exc: BaseException, max_pixels: int | None) -> str:
@@ -360,7 +360,7 @@ def _draft(pil, draft_size: int | None) -> float:
 
 
 def _decode_quietly(data: bytes, source: str, background, max_pixels: int | None, draft_size: int | None = None) -> LoadedImage:
-    pil, data = _open(data, source, max_pixels)
+    pil = _open(data, source, max_pixels)
     fmt = pil.format
     scale = _draft(pil, draft_size)
     orientation = _exif_orientation(pil)

@@ -51,7 +51,7 @@ def _ssim_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     cv2.subtract(sigma_xy, cv2.multiply(mu_x, mu_y, dst=xc), dst=sigma_xy)
     cv2.add(mu_x, 0.5, dst=mu_x)
     cv2.add(mu_y, 0.5, dst=mu_y)
-    numerator = cv2.addWeighted(cv2.multiply(mu_x, mu_y, dst=xc), 2.0, xc, 0.0, c1)
+    numerator = cv2.addWeighted(cv2.multiply(mu_x, mu_y, dst=xc), 2.0, xc, 0.0, c1, dst=xc)
     cv2.multiply(numerator, cv2.addWeighted(sigma_xy, 2.0, sigma_xy, 0.0, c2, dst=sigma_xy), dst=numerator)
     cv2.multiply(mu_x, mu_x, dst=mu_x)
     cv2.multiply(mu_y, mu_y, dst=mu_y)
