@@ -12,6 +12,8 @@ __all__ = [
     "InputError",
     "OptionError",
     "SizeMismatchError",
+    "SourceLostError",
+    "StorageError",
     "UnknownMetricError",
 ]
 
@@ -46,3 +48,14 @@ class UnknownMetricError(OptionError, KeyError):
 
 class SizeMismatchError(ImgDeltaError):
     """Two images of different sizes were compared without a resize policy."""
+
+
+class SourceLostError(InputError):
+    """A live source (camera, stream, snapshot URL) stopped answering.
+
+    Raised by a source's next read; a capture loop catches it, waits and reopens.
+    """
+
+
+class StorageError(ImgDeltaError):
+    """Output cannot be written (disk full, read-only, permission); nothing was left half-written."""

@@ -35,7 +35,8 @@ def test_example_then_compare(tmp_path):
     done = run("example", str(tmp_path))
     assert done.returncode == 0, done.stderr
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["coffee.jpg", "coffee_changed.jpg", "coffee_reencoded.jpg"]
+    assert names == ["coffee.jpg", "coffee_changed.jpg", "coffee_reencoded.jpg", "static", "timelapse"]
+    assert len(list((tmp_path / "timelapse").glob("*.jpg"))) == 48
     table = run("compare", str(tmp_path / "coffee.jpg"), str(tmp_path / "coffee_changed.jpg"))
     assert table.returncode == 0 and table.stderr == ""
     for name in ("mae", "rmse", "psnr", "ssim", "max_abs", "changed_fraction", "largest difference"):

@@ -198,11 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
     example = commands.add_parser(
         "example",
         help="write the built-in example images to a folder",
-        description="Write the built-in example images (a photo, a re-encoded copy that looks "
-        "the same, and a copy where something changed) to DIR.",
+        description="Write the built-in examples to DIR: a photo, a re-encoded copy that looks "
+        "the same, a copy where something changed, a small time-lapse (DIR/timelapse) and "
+        "frames where nothing changes (DIR/static).",
     )
     example.add_argument("directory", metavar="DIR", help="folder to create or reuse")
     example.set_defaults(run=_run_example)
+
+    from .timelapse import add_commands
+
+    add_commands(commands, _Parser)
     return parser
 
 
@@ -324,10 +329,15 @@ def _run_metrics(args: argparse.Namespace) -> int:
 
 
 def _run_example(args: argparse.Namespace) -> int:
-    from ..examples import write_example_pair
+    from pathlib import Path
+
+    from ..examples import write_example_pair, write_example_sequence
 
     for path in write_example_pair(args.directory):
         print(path)
+    sequence, static = write_example_sequence(args.directory)
+    print(f"{sequence}/ (a time-lapse: try imgdelta filter {sequence} {Path(args.directory) / 'kept'})")
+    print(f"{static}/ (frames where nothing changes: try imgdelta calibrate {static})")
     return 0
 
 

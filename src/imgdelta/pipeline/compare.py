@@ -8,12 +8,12 @@ from typing import Iterable
 
 import numpy as np
 
-from .decide.verdict import Tolerance, Verdict, judge
-from .errors import OptionError
-from .features import Features, FeaturePair
-from .io.images import DEFAULT_MAX_PIXELS, ImageInput, load_image
-from .metrics import DEFAULT_METRICS, MetricOptions, get_metric
-from .preprocess import Alignment, Preprocess, prepare_pair
+from ..decide.verdict import Tolerance, Verdict, judge
+from ..errors import OptionError
+from ..features import Features, FeaturePair
+from ..io.images import DEFAULT_MAX_PIXELS, ImageInput, load_image
+from ..metrics import DEFAULT_METRICS, MetricOptions, get_metric
+from ..preprocess import Alignment, Preprocess, prepare_pair
 
 __all__ = ["Comparison", "WorstPixel", "compare", "json_number"]
 

@@ -1,0 +1,877 @@
+"""Keep a frame only when the picture really changed: the time-lapse change detector.
+
+:class:`ChangeDetector` is fed frames one at a time and answers keep or skip, with the
+reason and the scores. By default it compares each frame with the last *kept* frame, so
+slow change adds up until it is stored, and it works on a small luma image (about 200
+pixels on the longer side) where sensor noise and JPEG artefacts have averaged away.
+
+One comparison, in order:
+
+1. **Light and jitter**: one robust linear fit explains the frame by the reference times
+   a gain, plus an offset, plus the reference's gradients times a small shift. Flicker,
+   exposure drift and camera jitter under two analysis pixels are compensated (a camera
+   that moved further has changed the picture); a brightness ratio beyond ``lighting`` is
+   itself a change ("lights on/off").
+2. **Noise**: the noise level, as a function of intensity, is measured on the difference
+   itself (median absolute deviation per intensity band, checked against the spread of
+   neighbouring-pixel differences so a real change cannot inflate it much). A calibrated
+   profile adds a per-pixel floor learned from frames where nothing changed, which also
+   silences places that always move (leaves, water, a clock).
+3. **Significance**: a pixel has changed when the frame leaves the range of the reference's
+   3x3 neighbourhood (and the other way round) by more than ``sensitivity`` noise deviations
+   and by at least ``min_contrast``. A 3x3 opening removes specks; the changed share of the
+   frame is the score, kept when it reaches ``min_area``.
+
+Classic metrics can replace steps 2-3: ``DetectorSettings(metric="ssim", threshold=0.95)``
+keeps a frame when SSIM against the reference falls below 0.95 (any registered metric;
+similarities keep below the threshold, distances above it).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import OptionError
+from ..features import FeaturePair, Features
+from ..io.images import LoadedImage, load_image
+from ..metrics import MetricOptions, get_metric
+from ..preprocess import Rect, luminance
+
+__all__ = [
+    "ChangeDetector",
+    "Decision",
+    "DetectorSettings",
+    "NoiseProfile",
+    "calibrate_detector",
+    "has_changed",
+]
+
+Reference = Literal["kept", "previous", "background"]
+REFERENCES: tuple[str, ...] = ("kept", "previous", "background")
+
+#: Intensity bands in which the noise level is measured separately (noise depends on light).
+_NOISE_BANDS = 4
+#: Entries of the intensity -> noise lookup table.
+_LUT_SIZE = 64
+#: Largest noise-correlation factor believed from a single comparison (see _noise_lut).
+_FIRST_CORRELATION = 1.3
+#: Shifts at or beyond this many analysis pixels are camera movement, not jitter.
+_MAX_JITTER = 2.0
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """Everything that decides keep or skip. One object, read by the API, CLI and profiles.
+
+    Parameters
+    ----------
+    analysis_size : int
+        Longer side, in pixels, of the luma image the decision is made on. JPEG files are
+        decoded at a reduced scale close to it, which is most of the speed.
+    sensitivity : float
+        How many noise standard deviations a pixel must move to count as changed.
+    min_contrast : float
+        Smallest intensity change (on the [0, 1] scale) that counts, however clean the
+        frames: differences a person cannot see on a small area are not changes.
+    min_area : float
+        Share of the frame (0-1) that must change for the frame to be kept. The default,
+        0.2 %, is a fifth of an object of 1 % of the frame.
+    lighting : float
+        A brightness ratio beyond ``exp(lighting)`` (about x1.22 or x0.82 by default) is a
+        change of lighting and keeps the frame; smaller ones are flicker and drift.
+    reference : {"kept", "previous", "background"}
+        What a frame is compared with: the last kept frame (slow change adds up), the
+        previous frame (motion-detector style), or a slowly adapting background average.
+    background_rate : float
+        Weight of each new frame in the background average (``reference="background"``).
+    max_gap_frames, max_gap_seconds : optional
+        Keep a frame anyway when this many frames (or seconds) passed since the last kept.
+    min_gap_frames, min_gap_seconds : optional
+        Never keep two frames closer than this; a change is then stored at the first frame
+        after the gap, since frames are compared with the last kept one.
+    skip_dark : float, optional
+        Skip frames whose mean luma is below this (night, lens cap); 0.04 is a dark frame.
+    skip_blank : float, optional
+        Skip frames whose luma standard deviation is below this (a uniform grey or black
+        frame from a camera that is starting up); 0.01 is a good value.
+    roi : (x, y, w, h), optional
+        Only this rectangle of the frame counts, in the frame's full-resolution pixels.
+    ignore : tuple of (x, y, w, h)
+        Rectangles that never count (a clock, a tree), in full-resolution pixels.
+    metric, threshold : optional
+        Decide with a registered metric instead (``"ssim"`` with ``0.95``): keep when a
+        similarity falls below ``threshold`` or a distance rises above it.
+    """
+
+    analysis_size: int = 200
+    sensitivity: float = 4.0
+    min_contrast: float = 0.025
+    min_area: float = 0.002
+    lighting: float = 0.2
+    reference: Reference = "kept"
+    background_rate: float = 0.05
+    max_gap_frames: int | None = None
+    max_gap_seconds: float | None = None
+    min_gap_frames: int | None = None
+    min_gap_seconds: float | None = None
+    skip_dark: float | None = None
+    skip_blank: float | None = None
+    roi: Rect | None = None
+    ignore: tuple[Rect, ...] = ()
+    metric: str | None = None
+    threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        def positive(name: str, value: float | None, *, zero: bool = False) -> None:
+            if value is None:
+                return
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+                raise OptionError(f"{name} must be a positive number, got {value!r}")
+
+        if not isinstance(self.analysis_size, int) or not 16 <= self.analysis_size <= 4096:
+            raise OptionError(f"analysis_size must be an integer from 16 to 4096, got {self.analysis_size!r}")
+        positive("sensitivity", self.sensitivity)
+        positive("min_contrast", self.min_contrast, zero=True)
+        positive("lighting", self.lighting)
+        positive("max_gap_seconds", self.max_gap_seconds)
+        positive("min_gap_seconds", self.min_gap_seconds)
+        positive("skip_dark", self.skip_dark, zero=True)
+        positive("skip_blank", self.skip_blank, zero=True)
+        if not 0 <= self.min_area < 1:
+            raise OptionError(f"min_area is a share of the frame from 0 to 1, got {self.min_area!r}")
+        if not 0 < self.background_rate <= 1:
+            raise OptionError(f"background_rate must be in (0, 1], got {self.background_rate!r}")
+        if self.reference not in REFERENCES:
+            raise OptionError(f"reference {self.reference!r} is not one of {', '.join(REFERENCES)}")
+        for name in ("max_gap_frames", "min_gap_frames"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise OptionError(f"{name} must be a whole number of frames >= 1, got {value!r}")
+        if (self.metric is None) != (self.threshold is None):
+            raise OptionError("a metric needs a threshold and a threshold needs a metric (for example ssim and 0.95)")
+        if self.metric is not None:
+            get_metric(self.metric)  # unknown names fail here, with the list of known ones
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ignore"] = [list(rect) for rect in self.ignore]
+        out["roi"] = list(self.roi) if self.roi else None
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DetectorSettings:
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in known}
+        if values.get("roi") is not None:
+            values["roi"] = tuple(values["roi"])
+        values["ignore"] = tuple(tuple(r) for r in values.get("ignore", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the detector decided about one frame.
+
+    ``kind`` is one of ``first``, ``change``, ``lighting``, ``max-gap`` (kept) and
+    ``same``, ``min-gap``, ``dark``, ``blank`` (skipped). ``score`` is the number compared
+    with ``threshold``: the changed share of the frame, or the chosen metric's value.
+    ``scores`` holds every figure measured (changed area, brightness ratio, noise, shift).
+    """
+
+    keep: bool
+    kind: str
+    reason: str
+    score: float
+    threshold: float
+    scores: Mapping[str, float] = field(default_factory=dict)
+    index: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "keep": self.keep,
+            "kind": self.kind,
+            "reason": self.reason,
+            "score": _finite(self.score),
+            "threshold": _finite(self.threshold),
+            "scores": {k: _finite(v) for k, v in self.scores.items()},
+        }
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+@dataclass(frozen=True, eq=False)
+class NoiseProfile:
+    """What calibration learned from frames where nothing changed.
+
+    ``noise_map`` is a per-pixel noise floor (standard deviation of the difference between
+    two static frames, on the [0, 1] scale) at the analysis geometry ``size``; places that
+    always move get a high floor. ``settings`` are the thresholds chosen from the static
+    frames; ``report`` describes what was measured (for people).
+    """
+
+    size: tuple[int, int]
+    noise_map: np.ndarray
+    settings: DetectorSettings
+    report: Mapping[str, Any] = field(default_factory=dict)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the profile as JSON (the noise map on a coarse grid, as nested lists)."""
+        grid = _coarse(self.noise_map)
+        document = {
+            "format": "imgdelta-noise-profile",
+            "version": 1,
+            "size": list(self.size),
+            "noise_grid": np.round(grid, 6).tolist(),
+            "settings": self.settings.to_dict(),
+            "report": dict(self.report),
+        }
+        target = Path(path)
+        temporary = target.with_name(f".{target.name}.tmp")
+        temporary.write_text(json.dumps(document, indent=1) + "\n")
+        os.replace(temporary, target)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> NoiseProfile:
+        """Read a profile written by :meth:`save`; a clear OptionError for anything else."""
+        try:
+            document = json.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise OptionError(f"profile {os.fspath(path)} does not exist (make one with: imgdelta calibrate STATIC_DIR --save PROFILE)") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise OptionError(f"profile {os.fspath(path)} is not a readable JSON file: {exc}") from None
+        if not isinstance(document, dict) or document.get("format") != "imgdelta-noise-profile":
+            raise OptionError(f"{os.fspath(path)} is not an imgdelta noise profile")
+        try:
+            width, height = (int(v) for v in document["size"])
+            grid = np.asarray(document["noise_grid"], dtype=np.float32)
+            settings = DetectorSettings.from_dict(document["settings"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise OptionError(f"profile {os.fspath(path)} is damaged: {exc}") from None
+        if grid.ndim != 2 or grid.size == 0 or not np.isfinite(grid).all():
+            raise OptionError(f"profile {os.fspath(path)} is damaged: bad noise grid")
+        return cls(size=(width, height), noise_map=_expand(grid, (width, height)), settings=settings, report=document.get("report", {}))
+
+
+def _coarse(noise_map: np.ndarray) -> np.ndarray:
+    import cv2
+
+    height, width = noise_map.shape
+    # the floor is smooth by construction; a quarter of the resolution keeps files small
+    size = (max(1, width // 4), max(1, height // 4))
+    return cv2.resize(noise_map, size, interpolation=cv2.INTER_AREA)
+
+
+def _expand(grid: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    import cv2
+
+    return cv2.resize(grid, size, interpolation=cv2.INTER_LINEAR)
+
+
+# --------------------------------------------------------------------------------------
+# Frames -> analysis luma
+
+
+def _analysis_shape(width: int, height: int, size: int) -> tuple[int, int]:
+    longer = max(width, height)
+    # within 1.5x of the target the decoder's own reduced scale is kept: resampling again
+    # would cost time and gain nothing
+    if longer <= size * 1.5:
+        return width, height
+    factor = size / longer
+    return max(1, round(width * factor)), max(1, round(height * factor))
+
+
+def _frame_luma(frame: Any, size: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """Luma (float32, [0, 1]) at about ``size`` on the longer side, and the full (w, h)."""
+    import cv2
+
+    full: tuple[int, int]
+    if isinstance(frame, (str, os.PathLike, bytes)):
+        loaded = load_image(frame, draft_size=size)
+        pixels = loaded.pixels
+        full = (round(loaded.width / loaded.scale), round(loaded.height / loaded.scale))
+    elif isinstance(frame, LoadedImage):
+        pixels = frame.pixels
+        full = (round(frame.width / frame.scale), round(frame.height / frame.scale))
+    elif isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim in (2, 3):
+        # shrink while still 8-bit: converting a full camera frame to float first costs more
+        # than the whole decision
+        height, width = frame.shape[:2]
+        full = (width, height)
+        target = _analysis_shape(width, height, size)
+        small = cv2.resize(frame, target, interpolation=cv2.INTER_AREA) if target != full else frame
+        if small.ndim == 3 and small.shape[2] == 4:
+            small = small[:, :, :3]
+        if small.ndim == 3 and small.shape[2] == 3:
+            small = cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2GRAY)
+        elif small.ndim == 3:
+            small = small[:, :, 0]
+        return small.astype(np.float32) * np.float32(1 / 255), full
+    else:
+        data_range = 1.0 if isinstance(frame, np.ndarray) and frame.dtype.kind == "f" else None
+        loaded = load_image(frame, data_range=data_range)
+        pixels = loaded.pixels
+        full = (loaded.width, loaded.height)
+    luma = luminance(pixels)
+    height, width = luma.shape
+    target = _analysis_shape(width, height, size)
+    if target != (width, height):
+        luma = cv2.resize(np.ascontiguousarray(luma), target, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(luma, dtype=np.float32), full
+
+
+def _region_mask(settings: DetectorSettings, size: tuple[int, int], full: tuple[int, int]) -> np.ndarray | None:
+    """True where pixels count, at the analysis size; None when every pixel counts."""
+    if settings.roi is None and not settings.ignore:
+        return None
+    width, height = size
+    sx, sy = width / full[0], height / full[1]
+
+    def cells(rect: Rect) -> tuple[slice, slice]:
+        x, y, w, h = rect
+        if x >= full[0] or y >= full[1] or x + w <= 0 or y + h <= 0:
+            raise OptionError(f"rectangle {x},{y},{w},{h} lies outside the {full[0]}x{full[1]} frame")
+        return (slice(max(0, math.floor(y * sy)), math.ceil((y + h) * sy)), slice(max(0, math.floor(x * sx)), math.ceil((x + w) * sx)))
+
+    mask = np.zeros((height, width), bool) if settings.roi else np.ones((height, width), bool)
+    if settings.roi:
+        mask[cells(settings.roi)] = True
+    for rect in settings.ignore:
+        mask[cells(rect)] = False
+    if not mask.any():
+        raise OptionError("the region of interest and ignored rectangles leave nothing to compare")
+    return mask
+
+
+# --------------------------------------------------------------------------------------
+# One comparison
+
+
+@dataclass
+class _Comparison:
+    changed: np.ndarray  # bool map of significant change, after the opening
+    area: float
+    ratio: float  # brightness of the frame over the reference's
+    noise: float  # noise deviation at mid intensity
+    shift: tuple[float, float]
+    excess: np.ndarray  # how far each pixel leaves its neighbourhood's range, before thresholds
+    correlation: float  # this pair's direct / neighbour noise ratio
+
+
+def _sample_index(shape: tuple[int, int], mask: np.ndarray | None) -> np.ndarray:
+    """A fixed, evenly spread subset of pixel indices for the global fits (about 4000)."""
+    count = shape[0] * shape[1]
+    flat = np.flatnonzero(mask) if mask is not None else np.arange(count)
+    step = max(1, len(flat) // 4000)
+    return flat[::step]
+
+
+class _Reference:
+    """A reference frame with what every comparison against it needs, computed once."""
+
+    def __init__(self, luma: np.ndarray, sample: np.ndarray) -> None:
+        import cv2
+
+        self.luma = luma
+        # Sobel with its 1/8 normalisation: intensity change per pixel of shift
+        self.gx = cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8)
+        self.gy = cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8)
+        sampled = luma.ravel()[sample].astype(np.float64)
+        self.mean = float(sampled.mean())
+        self.design = np.column_stack(
+            [sampled, np.ones_like(sampled), self.gx.ravel()[sample], self.gy.ravel()[sample]]
+        )
+        self.transposed = np.ascontiguousarray(self.design.T)
+
+
+def _fit_light_and_shift(reference: _Reference, frame: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """Robust fit of ``frame = gain * ref + offset + sx * d/dx ref + sy * d/dy ref``.
+
+    The gradient terms are the first-order effect of a small shift of the camera, so one
+    linear least-squares fit measures flicker, exposure and jitter together. Pixels that
+    really changed are dropped as outliers (three rounds of 3-sigma clipping).
+    """
+    design, transposed = reference.design, reference.transposed
+    target = frame.ravel()[sample].astype(np.float64)
+    weighted = transposed
+    coef = np.array([1.0, 0.0, 0.0, 0.0])
+    for _ in range(3):
+        normal = weighted @ design
+        normal[np.diag_indices(4)] += 1e-9
+        try:
+            coef = np.linalg.solve(normal, weighted @ target)
+        except np.linalg.LinAlgError:
+            break
+        residual = np.abs(target - design @ coef)
+        spread = 1.4826 * float(np.median(residual)) + 1e-4
+        weighted = transposed * (residual <= 3 * spread)
+    gain = coef[0] if abs(coef[0]) > 1e-3 else 1.0
+    if math.hypot(coef[2] / gain, coef[3] / gain) >= _MAX_JITTER:
+        # a camera that moved this far is a change, and the linear model no longer holds
+        coef[2:] = 0.0
+    return coef
+
+
+def _noise_lut(difference: np.ndarray, intensity: np.ndarray, sample: np.ndarray) -> tuple[np.ndarray, float]:
+    """Noise standard deviation by intensity, as a table over [0, 1], and a correlation factor.
+
+    The table is measured per intensity band from differences between horizontal
+    neighbours (median absolute deviation), which a smooth real change, such as a pool of
+    light, barely touches. Noise correlated between neighbours reads low there; the second
+    value is the ratio of the direct spread of the difference to that estimate (1 for white
+    noise), which the caller smooths over time because a real change inflates it too.
+    """
+    flat = difference.ravel()
+    here = flat[sample]
+    neighbour = np.abs(flat[np.minimum(sample + 1, flat.size - 1)] - here)
+    np.abs(here, out=here)
+    level = intensity.ravel()[sample]
+    count = len(level)
+    if count < 32 * _NOISE_BANDS:
+        return np.zeros(_LUT_SIZE, np.float32), 1.0
+    # one partial sort splits the sample into equal-count intensity bands and finds each
+    # band's middle intensity
+    cuts = [count * k // (2 * _NOISE_BANDS) for k in range(1, 2 * _NOISE_BANDS)]
+    order = np.argpartition(level, cuts)
+    bounds = [0, *cuts[1::2], count]
+    centres, sigmas, ratios = [], [], []
+    for b in range(_NOISE_BANDS):
+        chosen = order[bounds[b] : bounds[b + 1]]
+        # the light fit has removed the difference's median, so |d| needs no re-centring
+        low = 1.4826 / math.sqrt(2) * float(np.median(neighbour[chosen]))
+        spread = 1.4826 * float(np.median(here[chosen]))
+        sigmas.append(low)
+        ratios.append(spread / low if low > 0 else 1.0)
+        centres.append(float(level[order[cuts[2 * b]]]))
+    grid = np.linspace(0, 1, _LUT_SIZE)
+    return np.interp(grid, centres, sigmas).astype(np.float32), float(np.median(ratios))
+
+
+def _coarse_change(
+    difference: np.ndarray, noise_floor: np.ndarray | None, mask: np.ndarray | None, settings: DetectorSettings
+) -> tuple[float, np.ndarray]:
+    """Changed share at 1/4 scale, where the noise of a 4x4 block is measured afresh.
+
+    The contrast floor is twice the per-pixel one: what survives averaging unexplained by
+    noise also includes the light fit's smooth errors (clipped highlights under flicker),
+    which stay small.
+    """
+    import cv2
+
+    height, width = difference.shape
+    size = (max(1, width // 4), max(1, height // 4))
+    if min(size) < 4:
+        return 0.0, np.zeros((size[1], size[0]), np.uint8)
+    small = cv2.resize(difference, size, interpolation=cv2.INTER_AREA)
+    neighbour = np.abs(small[:, 1:] - small[:, :-1])
+    sigma = 1.4826 / math.sqrt(2) * float(np.median(neighbour))
+    threshold = np.float32(max(settings.sensitivity * sigma, 2 * settings.min_contrast))
+    if noise_floor is not None:
+        # the largest floor in each block: a moving place stays silenced up to its edge
+        pooled = cv2.dilate(noise_floor, np.ones((4, 4), np.uint8), anchor=(0, 0))[: size[1] * 4 : 4, : size[0] * 4 : 4]
+        floor = pooled * np.float32(settings.sensitivity)
+        threshold = np.maximum(threshold, floor)
+    changed = (np.abs(small) > threshold).view(np.uint8)
+    if mask is not None:
+        small_mask = cv2.resize(mask.view(np.uint8), size, interpolation=cv2.INTER_AREA) >= 1
+        changed &= small_mask.view(np.uint8)
+        total = max(int(small_mask.sum()), 1)
+    else:
+        total = changed.size
+    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    return cv2.countNonZero(changed) / total, changed
+
+
+def _compare(
+    reference: _Reference,
+    frame: np.ndarray,
+    settings: DetectorSettings,
+    mask: np.ndarray | None,
+    sample: np.ndarray,
+    noise_floor: np.ndarray | None,
+    correlation: float | None = None,
+) -> _Comparison:
+    """Compare ``frame`` with ``reference``; ``correlation`` is the smoothed factor of
+    :func:`_noise_lut` (None: use this pair's own)."""
+    import cv2
+
+    gain, offset, sx, sy = (float(v) for v in _fit_light_and_shift(reference, frame, sample))
+    fitted = reference.luma * np.float32(gain) + np.float32(offset)
+    if sx or sy:
+        fitted += reference.gx * np.float32(sx) + reference.gy * np.float32(sy)
+    ratio = max(gain * reference.mean + offset, 1e-4) / max(reference.mean, 1e-4)
+
+    difference = frame - fitted
+    lut, ratio_now = _noise_lut(difference, fitted, sample)
+    factor = correlation if correlation is not None else min(ratio_now, _FIRST_CORRELATION)
+    lut *= np.float32(min(max(factor, 1.0), 2.0))
+    # an 8-bit table lookup: the level index is saturated at both ends for free
+    table = np.concatenate([lut, np.full(256 - _LUT_SIZE, lut[-1], np.float32)])
+    sigma = cv2.LUT(cv2.convertScaleAbs(fitted, alpha=_LUT_SIZE - 1), table)
+    if noise_floor is not None:
+        np.maximum(sigma, noise_floor, out=sigma)
+    limit = np.maximum(sigma * np.float32(settings.sensitivity), np.float32(settings.min_contrast))
+
+    # the frame must leave the range of the reference's 3x3 neighbourhood (and the other way
+    # round): what a sub-pixel shift or a sharper/softer frame produces stays inside it
+    kernel = np.ones((3, 3), np.uint8)
+    outside = np.maximum(frame - cv2.dilate(fitted, kernel), cv2.erode(fitted, kernel) - frame)
+    inside = np.maximum(fitted - cv2.dilate(frame, kernel), cv2.erode(frame, kernel) - fitted)
+    excess = np.maximum(outside, inside)
+    changed = (excess > limit).view(np.uint8)
+    if mask is not None:
+        changed &= mask
+    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, kernel)
+    total = int(mask.sum()) if mask is not None else changed.size
+    area = cv2.countNonZero(changed) / total
+    # a smooth change over a large area (a pool of light, a shadow) can stay under the
+    # per-pixel noise everywhere; averaged over 4x4 pixels the noise shrinks and it does not
+    coarse_area, coarse = _coarse_change(difference, noise_floor, mask, settings)
+    if coarse_area > area:
+        area = coarse_area
+        changed = changed | cv2.resize(coarse, (changed.shape[1], changed.shape[0]), interpolation=cv2.INTER_NEAREST)
+    return _Comparison(
+        changed=changed.view(bool),
+        area=area,
+        ratio=ratio,
+        noise=float(lut[_LUT_SIZE // 2]),
+        correlation=ratio_now,
+        shift=(sx / gain if gain else 0.0, sy / gain if gain else 0.0),
+        excess=excess,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The detector
+
+
+class ChangeDetector:
+    """Feed frames one at a time; each answer is a :class:`Decision` (keep or skip, why).
+
+    Parameters
+    ----------
+    settings : DetectorSettings, optional
+        Thresholds and policies; defaults work without tuning.
+    profile : NoiseProfile, optional
+        A calibration from :func:`calibrate_detector`. Its thresholds replace those in
+        ``settings`` unless settings are given explicitly as well, in which case the
+        profile only adds its per-pixel noise floor.
+
+    Examples
+    --------
+    >>> detector = ChangeDetector()
+    >>> for path in frames:  # doctest: +SKIP
+    ...     decision = detector.update(path)
+    ...     if decision.keep:
+    ...         keep(path, decision.reason)
+    """
+
+    def __init__(self, settings: DetectorSettings | None = None, *, profile: NoiseProfile | None = None) -> None:
+        if settings is None:
+            settings = profile.settings if profile is not None else DetectorSettings()
+        self.settings = settings
+        self.profile = profile
+        self._reference: _Reference | None = None
+        self._size: tuple[int, int] | None = None
+        self._full: tuple[int, int] | None = None
+        self._mask: np.ndarray | None = None
+        self._sample: np.ndarray | None = None
+        self._floor: np.ndarray | None = None
+        self._count = 0
+        self._ratios: deque[float] = deque(maxlen=15)
+        self._kept_index: int | None = None
+        self._kept_time: float | None = None
+        self.last_change: np.ndarray | None = None
+
+    # -- the main entry point -----------------------------------------------------------
+
+    def update(self, frame: Any, *, time: float | None = None, full_size: tuple[int, int] | None = None) -> Decision:
+        """Decide about the next frame.
+
+        Parameters
+        ----------
+        frame : path, bytes, PIL image, NumPy array (uint8, or float in [0, 1]) or LoadedImage
+            The frame. Paths to JPEG files are decoded at a reduced scale.
+        time : float, optional
+            The frame's time in seconds, for the ``*_gap_seconds`` policies.
+        full_size : (width, height), optional
+            The frame's full resolution when ``frame`` is already reduced (rectangles in
+            the settings are in full-resolution pixels).
+        """
+        luma, full = _frame_luma(frame, self.settings.analysis_size)
+        return self.update_luma(luma, time=time, full_size=full_size or full)
+
+    def update_luma(self, luma: np.ndarray, *, time: float | None = None, full_size: tuple[int, int] | None = None) -> Decision:
+        """:meth:`update` for a frame already reduced to analysis luma (float32, [0, 1])."""
+        settings = self.settings
+        index = self._count
+        self._count += 1
+        luma = self._fit_geometry(luma, full_size)
+
+        mean = float(luma.mean())
+        spread = float(luma.std())
+        base = {"brightness": mean, "contrast": spread}
+        if settings.skip_dark is not None and mean < settings.skip_dark:
+            return Decision(False, "dark", f"dark frame: mean {mean:.3f} < {settings.skip_dark:g}", mean, settings.skip_dark, base, index)
+        if settings.skip_blank is not None and spread < settings.skip_blank:
+            return Decision(False, "blank", f"blank frame: contrast {spread:.4f} < {settings.skip_blank:g}", spread, settings.skip_blank, base, index)
+
+        if self._reference is None:
+            self._accept(luma, index, time)
+            threshold = settings.threshold if settings.metric else settings.min_area
+            return Decision(True, "first", "first frame", math.nan, threshold if threshold is not None else math.nan, base, index)
+
+        if settings.metric is not None:
+            decision = self._decide_by_metric(luma, index, base)
+        else:
+            decision = self._decide_by_change(luma, index, base)
+        decision = self._apply_gaps(decision, index, time)
+        if decision.keep:
+            self._accept(luma, index, time)
+        elif settings.reference == "previous":
+            self._set_reference(luma)
+        elif settings.reference == "background":
+            rate = np.float32(settings.background_rate)
+            self._set_reference(self._reference.luma * (1 - rate) + luma * rate)
+        return decision
+
+    # -- pieces ---------------------------------------------------------------------------
+
+    def _fit_geometry(self, luma: np.ndarray, full_size: tuple[int, int] | None) -> np.ndarray:
+        import cv2
+
+        if self._size is None:
+            height, width = luma.shape
+            self._size = (width, height)
+            self._full = full_size or (width, height)
+            if self.profile is not None and self.profile.size != self._size:
+                pw, ph = self.profile.size
+                if abs(pw / ph - width / height) > 0.02:
+                    raise OptionError(
+                        f"the calibration profile was made on {pw}x{ph} analysis frames; these frames "
+                        f"are {width}x{height}: calibrate again with frames from this camera"
+                    )
+            self._mask = _region_mask(self.settings, self._size, self._full)
+            self._sample = _sample_index((height, width), self._mask)
+            if self.profile is not None:
+                seed = float(self.profile.report.get("correlation", 0) or 0)
+                if seed > 0:
+                    self._ratios.extend([seed] * 3)
+                self._floor = _expand(self.profile.noise_map, self._size) if self.profile.size != self._size else self.profile.noise_map
+            return luma
+        if (luma.shape[1], luma.shape[0]) != self._size:
+            # a camera that changed resolution: compare at the first frame's geometry
+            luma = cv2.resize(luma, self._size, interpolation=cv2.INTER_AREA)
+        return luma
+
+    def _accept(self, luma: np.ndarray, index: int, time: float | None) -> None:
+        self._set_reference(luma)
+        self._kept_index = index
+        self._kept_time = time
+
+    def _set_reference(self, luma: np.ndarray) -> None:
+        assert self._sample is not None
+        self._reference = _Reference(luma, self._sample)
+
+    def _decide_by_change(self, luma: np.ndarray, index: int, base: dict[str, float]) -> Decision:
+        settings = self.settings
+        assert self._reference is not None
+        assert self._sample is not None
+        # until a few frames have shown how correlated this camera's noise is, a real change
+        # must not be able to inflate the noise estimate much
+        correlation = float(np.median(self._ratios)) if len(self._ratios) >= 3 else None
+        result = _compare(self._reference, luma, settings, self._mask, self._sample, self._floor, correlation)
+        self._ratios.append(min(result.correlation, 2.0))
+        self.last_change = result.changed
+        scores = {
+            **base,
+            "changed_area": result.area,
+            "light_ratio": result.ratio,
+            "noise": result.noise,
+            "shift_x": result.shift[0],
+            "shift_y": result.shift[1],
+        }
+        if abs(math.log(result.ratio)) > settings.lighting:
+            reason = f"lighting changed: brightness x{result.ratio:.2f} (limit x{math.exp(settings.lighting):.2f})"
+            return Decision(True, "lighting", reason, result.area, settings.min_area, scores, index)
+        if result.area >= settings.min_area and result.area > 0:
+            reason = f"changed {100 * result.area:.2f}% of the frame (threshold {100 * settings.min_area:.2f}%)"
+            return Decision(True, "change", reason, result.area, settings.min_area, scores, index)
+        reason = f"same: {100 * result.area:.2f}% changed (threshold {100 * settings.min_area:.2f}%)"
+        return Decision(False, "same", reason, result.area, settings.min_area, scores, index)
+
+    def _decide_by_metric(self, luma: np.ndarray, index: int, base: dict[str, float]) -> Decision:
+        settings = self.settings
+        assert self._reference is not None and settings.metric is not None and settings.threshold is not None
+        metric = get_metric(settings.metric)
+        mask = self._mask if metric.masked else None
+        pair = FeaturePair(Features(self._reference.luma[:, :, None]), Features(luma[:, :, None]), mask)
+        value = float(metric.compute(pair, MetricOptions()))
+        changed = value < settings.threshold if metric.kind == "similarity" else value > settings.threshold
+        scores = {**base, settings.metric: value}
+        word = "below" if metric.kind == "similarity" else "above"
+        if changed:
+            return Decision(True, "change", f"{settings.metric} {value:.4g} {word} {settings.threshold:g}", value, settings.threshold, scores, index)
+        return Decision(False, "same", f"same: {settings.metric} {value:.4g}", value, settings.threshold, scores, index)
+
+    def _apply_gaps(self, decision: Decision, index: int, time: float | None) -> Decision:
+        settings = self.settings
+        assert self._kept_index is not None
+        frames_since = index - self._kept_index
+        seconds_since = time - self._kept_time if time is not None and self._kept_time is not None else None
+        if decision.keep:
+            too_soon = (settings.min_gap_frames is not None and frames_since < settings.min_gap_frames) or (
+                settings.min_gap_seconds is not None and seconds_since is not None and seconds_since < settings.min_gap_seconds
+            )
+            if too_soon:
+                return replace(decision, keep=False, kind="min-gap", reason=f"too soon after the last kept frame ({decision.reason})")
+            return decision
+        overdue = (settings.max_gap_frames is not None and frames_since >= settings.max_gap_frames) or (
+            settings.max_gap_seconds is not None and seconds_since is not None and seconds_since >= settings.max_gap_seconds
+        )
+        if overdue and decision.kind == "same":
+            since = f"{seconds_since:.0f} s" if settings.max_gap_seconds is not None and seconds_since is not None else f"{frames_since} frames"
+            return replace(decision, keep=True, kind="max-gap", reason=f"max gap: nothing kept for {since}")
+        return decision
+
+    # -- state for resuming ----------------------------------------------------------------
+
+    def state(self) -> bytes:
+        """Everything needed to continue later: settings, reference frame, counters."""
+        meta = {
+            "settings": self.settings.to_dict(),
+            "count": self._count,
+            "kept_index": self._kept_index,
+            "kept_time": self._kept_time,
+            "full": list(self._full) if self._full else None,
+        }
+        buffer = io.BytesIO()
+        arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), np.uint8)}
+        if self._reference is not None:
+            arrays["reference"] = self._reference.luma
+        np.savez(buffer, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_state(cls, state: bytes, *, profile: NoiseProfile | None = None) -> ChangeDetector:
+        """Rebuild a detector saved with :meth:`state`."""
+        try:
+            with np.load(io.BytesIO(state), allow_pickle=False) as data:
+                meta = json.loads(bytes(data["meta"]).decode())
+                reference = data["reference"].astype(np.float32) if "reference" in data else None
+        except (OSError, ValueError, KeyError) as exc:
+            raise OptionError(f"saved detector state is damaged: {exc}") from None
+        detector = cls(DetectorSettings.from_dict(meta["settings"]), profile=profile)
+        if reference is not None:
+            detector._fit_geometry(reference, tuple(meta["full"]) if meta.get("full") else None)
+            detector._set_reference(reference)
+        detector._count = int(meta["count"])
+        detector._kept_index = meta["kept_index"]
+        detector._kept_time = meta["kept_time"]
+        return detector
+
+
+def has_changed(a: Any, b: Any, *, settings: DetectorSettings | None = None, profile: NoiseProfile | None = None) -> Decision:
+    """Has the picture changed from ``a`` to ``b``? One call, the detector's judgement.
+
+    Gap and skip policies do not apply to a single pair.
+    """
+    detector = ChangeDetector(settings, profile=profile)
+    detector.update(a)
+    return detector.update(b)
+
+
+def calibrate_detector(
+    frames: Iterable[Any],
+    *,
+    settings: DetectorSettings | None = None,
+    margin: float = 2.0,
+) -> NoiseProfile:
+    """Learn the noise floor from frames where nothing changed, and set the thresholds.
+
+    Every static frame is compared with the first and with the one before it (the
+    reference in a run can be any frame). The per-pixel noise floor is the robust spread
+    of those differences, so places that always move stop counting. The thresholds are
+    then chosen so that none of the static comparisons would have kept a frame, with
+    ``margin`` times the largest static score as the area and lighting thresholds (never
+    below the defaults' floors).
+
+    Parameters
+    ----------
+    frames : iterable of frames (paths, arrays, PIL images)
+        At least 3 frames of the scene with nothing happening.
+    settings : DetectorSettings, optional
+        Starting settings; the calibrated ones differ in ``min_area`` and ``lighting``.
+    margin : float
+        Factor between the largest static score and the threshold.
+    """
+    import cv2
+
+    settings = settings or DetectorSettings()
+    if settings.metric is not None:
+        raise OptionError("calibration learns the change detector's thresholds; it does not apply with a metric")
+    if not margin >= 1:
+        raise OptionError(f"margin must be at least 1, got {margin!r}")
+    lumas: list[np.ndarray] = []
+    size: tuple[int, int] | None = None
+    full: tuple[int, int] | None = None
+    for frame in frames:
+        luma, frame_full = _frame_luma(frame, settings.analysis_size)
+        if size is None:
+            size, full = (luma.shape[1], luma.shape[0]), frame_full
+        elif (luma.shape[1], luma.shape[0]) != size:
+            luma = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+        lumas.append(luma)
+    if len(lumas) < 3:
+        raise OptionError(f"calibration needs at least 3 frames where nothing changed, got {len(lumas)}")
+    assert size is not None and full is not None
+
+    mask = _region_mask(settings, size, full)
+    sample = _sample_index((size[1], size[0]), mask)
+    references = [_Reference(luma, sample) for luma in lumas]
+    pairs = [(references[0], lumas[i]) for i in range(1, len(lumas))]
+    pairs += [(references[i - 1], lumas[i]) for i in range(2, len(lumas))]
+
+    # pass 1: how far each pixel strays between static frames, measured exactly as the
+    # detector measures change; the floor puts the threshold just above it, so places that
+    # always move (leaves, water, a screen) stop counting and the rest stays sensitive
+    excess = np.stack([_compare(r, f, settings, mask, sample, None).excess for r, f in pairs])
+    # a short clip shows a moving place only a few times: its neighbourhood's largest stray,
+    # with a margin, stands for what it can do
+    stray = excess.max(axis=0) * np.float32(2.0 / settings.sensitivity)
+    floor = cv2.GaussianBlur(cv2.dilate(stray, np.ones((7, 7), np.uint8)), (0, 0), 1.5)
+    spread = np.maximum(excess, 0).mean(axis=0)
+
+    # pass 2: the scores the static pairs get with that floor
+    results = [_compare(r, f, settings, mask, sample, floor) for r, f in pairs]
+    areas = [r.area for r in results]
+    lights = [abs(math.log(r.ratio)) for r in results]
+    min_area = max(settings.min_area / 2, margin * max(areas))
+    lighting = max(settings.lighting, margin * max(lights))
+    calibrated = replace(settings, min_area=float(min_area), lighting=float(lighting))
+    report = {
+        "frames": len(lumas),
+        "pairs": len(pairs),
+        "analysis_size": list(size),
+        "correlation": float(np.median([r.correlation for r in results])),
+        "stray_median": float(np.median(spread)),
+        "stray_p99": float(np.quantile(stray * settings.sensitivity, 0.99)),
+        "static_area_max": float(max(areas)),
+        "static_light_max": float(math.exp(max(lights))),
+        "min_area": float(min_area),
+        "lighting": float(lighting),
+    }
+    return NoiseProfile(size=size, noise_map=floor, settings=calibrated, report=report)

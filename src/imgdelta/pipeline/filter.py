@@ -1,0 +1,332 @@
+"""filter_frames: a source of frames in, the frames that changed out, with a manifest.
+
+The same loop serves ``imgdelta filter`` (a folder or a video, to the end) and
+``imgdelta capture`` (a camera for days). Safe order for every kept frame: the image is
+written atomically first, then its manifest row and the detector's state are committed in
+one transaction. A kill between the two leaves a complete image that the resumed run
+rewrites under the same name; nothing is ever half-written or listed without its file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time as _time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..decide.change import ChangeDetector, Decision, DetectorSettings, NoiseProfile
+from ..errors import InputError, OptionError, StorageError
+from ..io.sources import Frame, FrameSource, open_source
+from ..store import FrameRecord, Manifest, encode_image, link_or_copy, remove_stale_temps, write_atomic
+
+__all__ = ["FilterResult", "KeptFrame", "filter_frames", "open_run"]
+
+Mode = Literal["copy", "link", "move"]
+#: Commit skipped frames at least this often (seconds), so a kill loses little work.
+COMMIT_EVERY = 1.0
+_RUN_KEY = "run"
+
+
+@dataclass(frozen=True)
+class KeptFrame:
+    """A frame that was stored: where it came from, its file in OUT and why it was kept."""
+
+    index: int
+    name: str
+    file: str
+    time: float | None
+    decision: Decision
+
+
+@dataclass
+class FilterResult:
+    """What the run in ``out`` holds, resumed calls included; ``processed`` counts this call's
+    frames. ``to_dict`` is the ``--json`` document."""
+
+    source: str
+    out: Path
+    total: int = 0
+    kept: list[str] = field(default_factory=list)
+    skipped: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+    resumed: int = 0
+    processed: int = 0
+    seconds: float = 0.0
+    settings: DetectorSettings = field(default_factory=DetectorSettings)
+    calibrated: bool = False
+    stopped: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "out": str(self.out),
+            "total": self.total,
+            "kept": list(self.kept),
+            "kept_count": len(self.kept),
+            "skipped": self.skipped,
+            "errors": list(self.errors),
+            "resumed_after": self.resumed,
+            "processed": self.processed,
+            "seconds": round(self.seconds, 3),
+            "calibrated": self.calibrated,
+            "stopped": self.stopped,
+            "settings": self.settings.to_dict(),
+        }
+
+
+# --------------------------------------------------------------------------------------
+
+
+def _state_blob(detector: ChangeDetector, position: int) -> bytes:
+    header = json.dumps({"position": position}).encode()
+    return len(header).to_bytes(4, "big") + header + detector.state()
+
+
+def _from_blob(blob: bytes, profile: NoiseProfile | None) -> tuple[ChangeDetector, int]:
+    size = int.from_bytes(blob[:4], "big")
+    header = json.loads(blob[4 : 4 + size].decode())
+    return ChangeDetector.from_state(blob[4 + size :], profile=profile), int(header["position"])
+
+
+def open_run(
+    out: Path,
+    settings: DetectorSettings,
+    profile: NoiseProfile | None,
+    source_description: str,
+) -> tuple[Manifest, ChangeDetector, int, int]:
+    """Open or create the run in ``out``: (manifest, detector, next position, rows done).
+
+    A run is resumed only with the settings it started with; anything else is refused,
+    because its kept frames were chosen by those settings.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest.open(out, create=True)
+    try:
+        remove_stale_temps(out)
+        described = {"settings": settings.to_dict(), "calibrated": profile is not None}
+        previous = manifest.get_setting(_RUN_KEY)
+        saved = manifest.state()
+        if previous is None or saved is None:
+            manifest.set_setting(_RUN_KEY, {**described, "source": source_description, "started": _time.time()})
+            if profile is not None:
+                manifest.set_setting("calibration", dict(profile.report))
+            return manifest, ChangeDetector(settings, profile=profile), 0, 0
+        if previous.get("settings") != described["settings"] or previous.get("calibrated") != described["calibrated"]:
+            raise OptionError(
+                f"{out} holds a run made with other settings; resume it with the same options, "
+                "or write to a new folder"
+            )
+        rows_done, blob = saved
+        detector, position = _from_blob(blob, profile)
+        return manifest, detector, position, rows_done + 1
+    except BaseException:
+        manifest.close()
+        raise
+
+
+def _output_name(frame: Frame) -> str:
+    if frame.path is not None:
+        return frame.path.name
+    return f"{frame.name}{frame.suffix}"
+
+
+def _store(frame: Frame, out: Path, mode: Mode) -> str:
+    name = _output_name(frame)
+    target = out / name
+    if frame.path is not None:
+        link_or_copy(frame.path, target, mode)
+    elif frame.data is not None:
+        write_atomic(target, frame.data)
+    elif frame.image is not None:
+        write_atomic(target, encode_image(frame.image, frame.suffix))
+    else:  # pragma: no cover - every source gives one of the three
+        raise InputError(f"frame {frame.name} has nothing to store")
+    return name
+
+
+def _folder_start(source_spec: Any, manifest: Manifest) -> int:
+    """How many leading files of a folder listing the manifest already covers.
+
+    Counting names rather than trusting a position keeps ``--move`` resumable: moved files
+    have left the listing, the skipped ones that remain are recognised by name.
+    """
+    from ..io.folders import list_images
+
+    done = {record.name for record in manifest.rows()}
+    if not done:
+        return 0
+    count = 0
+    for path in list_images(source_spec):
+        if path.name not in done:
+            break
+        count += 1
+    return count
+
+
+def filter_frames(
+    source: Any,
+    out: str | os.PathLike[str],
+    *,
+    settings: DetectorSettings | None = None,
+    profile: NoiseProfile | None = None,
+    mode: Mode = "copy",
+    kind: str = "auto",
+    interval: float | None = None,
+    max_frames: int | None = None,
+    workers: int = 2,
+    progress: Callable[[int, int | None, int], None] | None = None,
+    on_keep: Callable[[KeptFrame], None] | None = None,
+    on_frame: Callable[[Frame, Decision | None], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    frames: Iterable[Frame] | None = None,
+) -> FilterResult:
+    """Keep the frames of ``source`` that changed, in ``out``, with a manifest.
+
+    Parameters
+    ----------
+    source : folder, glob, video file, camera index or URL
+        Anything :func:`imgdelta.io.sources.open_source` accepts.
+    out : path
+        Output folder: kept frames at its top level and ``manifest.sqlite``. Running
+        again on the same folder resumes where the last run stopped.
+    settings, profile
+        The detector's settings and an optional calibration (:func:`calibrate_detector`).
+    mode : {"copy", "link", "move"}
+        How kept files of a folder reach ``out``; frames of videos and cameras are encoded.
+    max_frames : int, optional
+        Stop after this many frames in this call.
+    progress : callable(done, total or None, kept), optional
+        Called after every frame (cheap; throttle in the callback).
+    on_keep : callable(KeptFrame), optional
+        Called after a kept frame is safely stored and listed.
+    should_stop : callable() -> bool, optional
+        Polled between frames; True stops cleanly (signals in ``capture``).
+    frames : iterable of Frame, optional
+        Frames from an already opened source (``capture`` reopens lost cameras itself).
+
+    Raises
+    ------
+    InputError
+        The source cannot be opened, or no frame at all could be decoded.
+    StorageError
+        ``out`` cannot be written (a full disk): the run stops, everything stored so far
+        is complete and listed.
+    """
+    if mode not in ("copy", "link", "move"):
+        raise OptionError(f"mode {mode!r} is not copy, link or move")
+    started = _time.monotonic()
+    out_dir = Path(out)
+    given = settings
+    if settings is None:
+        settings = profile.settings if profile is not None else DetectorSettings()
+    if isinstance(source, (str, os.PathLike)) and Path(source).is_dir() and Path(source).resolve() == out_dir.resolve():
+        raise OptionError("the output folder must not be the source folder")
+    description = str(source)
+    manifest, detector, position, rows_done = open_run(out_dir, settings, profile, description)
+    if given is None and profile is not None:
+        detector.settings = settings
+    result = FilterResult(source=description, out=out_dir, settings=settings, calibrated=profile is not None)
+    result.resumed = rows_done
+    opened: FrameSource | None = None
+    row = rows_done
+    try:
+        if frames is None:
+            start = 0
+            if isinstance(source, (str, os.PathLike)):
+                if Path(source).is_dir() or any(c in str(source) for c in "*?["):
+                    start = _folder_start(source, manifest)
+                elif Path(source).is_file():
+                    start = position  # a video: its next frame number
+            opened = open_source(
+                source, kind=kind, analysis_size=settings.analysis_size, interval=interval, workers=workers, start=start
+            )
+            description = opened.description
+            result.source = description
+            frames = opened
+            total = max(0, opened.length - start) if opened.length is not None and not opened.live else None
+        else:
+            total = None
+        decoded = 0
+        last_commit = _time.monotonic()
+        for frame in frames:
+            if should_stop is not None and should_stop():
+                result.stopped = "stop requested"
+                break
+            decision: Decision | None = None
+            if frame.error is not None or frame.pixels is None:
+                result.errors.append({"name": frame.name, "error": frame.error or "no pixels"})
+                manifest.record(FrameRecord(idx=row, name=frame.name, time=frame.time, decision="error", reason=frame.error or "no pixels"))
+            else:
+                decoded += 1
+                decision = detector.update(frame.pixels, time=frame.time, full_size=frame.full_size)
+                kept_name = None
+                if decision.keep:
+                    kept_name = _store(frame, out_dir, mode)
+                    result.kept.append(kept_name)
+                else:
+                    result.skipped += 1
+                manifest.record(
+                    FrameRecord(
+                        idx=row,
+                        name=frame.name,
+                        time=frame.time,
+                        decision="keep" if decision.keep else "skip",
+                        reason=decision.reason,
+                        score=decision.score,
+                        threshold=decision.threshold,
+                        scores=dict(decision.scores),
+                        kept_name=kept_name,
+                        recorded=_time.time(),
+                    )
+                )
+            row += 1
+            result.total += 1
+            position = frame.index + 1
+            now = _time.monotonic()
+            if (decision is not None and decision.keep) or now - last_commit >= COMMIT_EVERY:
+                manifest.commit(_state_blob(detector, position), row - 1)
+                last_commit = now
+            if decision is not None and decision.keep and on_keep is not None:
+                on_keep(KeptFrame(frame.index, frame.name, result.kept[-1], frame.time, decision))
+            if on_frame is not None:
+                on_frame(frame, decision)
+            if progress is not None:
+                progress(result.total, total, len(result.kept))
+            if max_frames is not None and result.total >= max_frames:
+                result.stopped = "max frames"
+                break
+        if result.total and not decoded and not rows_done:
+            raise InputError(f"no frame of {description} could be decoded ({len(result.errors)} errors; first: {result.errors[0]['error']})")
+        if manifest.pending:
+            manifest.commit(_state_blob(detector, position), row - 1)
+        _whole_run(result, manifest)
+    finally:
+        # also on the way out of an error or a signal: every buffered row describes a frame
+        # that is completely stored, so committing it loses nothing and lies about nothing
+        try:
+            if manifest.pending:
+                manifest.commit(_state_blob(detector, position), row - 1)
+        except StorageError:
+            pass
+        finally:
+            if opened is not None:
+                opened.close()
+            manifest.close()
+    result.seconds = _time.monotonic() - started
+    return result
+
+
+
+
+def _whole_run(result: FilterResult, manifest: Manifest) -> None:
+    """Make the result describe the whole run in OUT, earlier (resumed) calls included."""
+    result.processed = result.total
+    counts = manifest.counts()
+    result.total = counts["total"]
+    result.skipped = counts["skipped"]
+    result.kept = [record.kept_name or record.name for record in manifest.kept()]
+    if counts["errors"] != len(result.errors):
+        result.errors = [{"name": r.name, "error": r.reason} for r in manifest.rows() if r.decision == "error"]

@@ -1,0 +1,179 @@
+"""``imgdelta filter`` and ``imgdelta calibrate`` through the real command line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from imgdelta.cli.main import main
+from imgdelta.examples import EXAMPLE_EVENTS, write_example_sequence
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "imgdelta", *args], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory) -> tuple[Path, Path]:
+    return write_example_sequence(tmp_path_factory.mktemp("example"))
+
+
+def expected_kept() -> list[str]:
+    return [f"frame_{i + 1:03d}.jpg" for i in [0, *EXAMPLE_EVENTS]]
+
+
+def test_the_built_in_example_keeps_exactly_its_events(example, tmp_path):
+    sequence, _ = example
+    out = tmp_path / "kept"
+    result = run_cli("filter", str(sequence), str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["total"] == 48
+    assert document["kept"] == expected_kept()
+    assert document["skipped"] == 48 - len(expected_kept()) and document["errors"] == []
+    # the top level of OUT holds byte-identical copies of the kept frames and nothing else
+    pictures = sorted(p.name for p in out.iterdir() if p.suffix == ".jpg")
+    assert pictures == expected_kept()
+    for name in pictures:
+        assert (out / name).read_bytes() == (sequence / name).read_bytes()
+    assert sorted(p.name for p in out.iterdir() if p.suffix != ".jpg") == ["manifest.sqlite"]
+
+
+def test_human_output_export_and_resume(example, tmp_path, capsys):
+    sequence, _ = example
+    out = tmp_path / "kept"
+    assert main(["filter", str(sequence), str(out), "--max-frames", "20", "--export", "csv"]) == 0
+    first = capsys.readouterr().out
+    assert "20 frames" in first and "kept 2" in first
+    with open(out / "manifest.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 20 and {"name", "decision", "reason"} <= set(rows[0])
+    assert [r["name"] for r in rows if r["decision"] == "keep"] == expected_kept()[:2]
+    # the second run continues where the first stopped, and ends like an uninterrupted one
+    assert main(["filter", str(sequence), str(out), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["processed"] == 28 and document["resumed_after"] == 20
+    assert document["total"] == 48 and document["kept"] == expected_kept()
+    # with other settings the run is not resumed silently
+    assert main(["filter", str(sequence), str(out), "--sensitivity", "3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "other settings" in err[0]
+
+
+def test_link_and_move(example, tmp_path, capsys):
+    sequence, _ = example
+    linked = tmp_path / "linked"
+    assert main(["filter", str(sequence), str(linked), "--link"]) == 0
+    for name in expected_kept():
+        assert os.path.samefile(linked / name, sequence / name)
+    source = tmp_path / "moved_from"
+    source.mkdir()
+    for path in sequence.iterdir():
+        (source / path.name).write_bytes(path.read_bytes())
+    moved = tmp_path / "moved"
+    assert main(["filter", str(source), str(moved), "--move", "--max-frames", "30"]) == 0
+    assert main(["filter", str(source), str(moved), "--move", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert document["kept"] == expected_kept() and document["total"] == 48
+    left = sorted(p.name for p in source.iterdir())
+    assert len(left) == 48 - len(expected_kept()) and not set(left) & set(expected_kept())
+
+
+def test_calibrate_prints_saves_and_filter_uses_the_profile(example, tmp_path, capsys):
+    sequence, static = example
+    profile = tmp_path / "profile.json"
+    assert main(["calibrate", str(static), "--save", str(profile)]) == 0
+    text = capsys.readouterr().out
+    assert "12 static frames" in text and "thresholds" in text and profile.exists()
+    assert main(["calibrate", str(static), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)["report"]
+    assert report["frames"] == 12 and report["static_area_max"] < 0.001
+    for option in (["--profile", str(profile)], ["--calibrate", str(static)]):
+        out = tmp_path / option[0].strip("-")
+        assert main(["filter", str(sequence), str(out), "--json", *option]) == 0
+        document = json.loads(capsys.readouterr().out)
+        assert document["calibrated"] is True and document["kept"] == expected_kept()
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> None:
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+
+
+def test_a_video_gives_frames_named_by_number_and_time(tmp_path, capsys):
+    from testdata import photo
+
+    scene = cv2.resize(photo("chelsea"), (320, 240))
+    rng = np.random.default_rng(7)
+    frames = []
+    for index in range(40):
+        frame = np.clip(scene + rng.normal(0, 3, scene.shape), 0, 255).astype(np.uint8)
+        if index >= 25:
+            frame[60:140, 100:200] = (30, 160, 40)
+        frames.append(frame)
+    video = tmp_path / "bikes.mp4"
+    write_video(video, frames)
+    out = tmp_path / "out"
+    assert main(["filter", str(video), str(out), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["total"] == 40
+    assert document["kept"] == ["bikes_000000_00m00.000s.jpg", "bikes_000025_00m01.000s.jpg"]
+    with Image.open(out / document["kept"][1]) as kept:
+        assert kept.size == (320, 240)
+        assert np.asarray(kept)[100, 150, 1] > 120  # the green block is in the stored frame
+
+
+def test_unreadable_frames_are_skipped_counted_and_named(example, tmp_path, capsys):
+    sequence, _ = example
+    source = tmp_path / "src"
+    source.mkdir()
+    names = sorted(p.name for p in sequence.iterdir())[:10]
+    for name in names:
+        (source / name).write_bytes((sequence / name).read_bytes())
+    (source / names[4]).write_bytes(b"\xff\xd8\xff garbage")
+    assert main(["filter", str(source), str(tmp_path / "out"), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["total"] == 10 and [e["name"] for e in document["errors"]] == [names[4]]
+    assert main(["filter", str(source), str(tmp_path / "out2")]) == 0
+    assert "unreadable 1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["filter", "{tmp}/missing", "{tmp}/out"], "no such file or folder"),
+        (["filter", "{tmp}/empty", "{tmp}/out"], "no image"),
+        (["filter", "{tmp}/broken", "{tmp}/out"], "could be decoded"),
+        (["filter", "{tmp}/empty", "{tmp}/empty"], "must not be the source folder"),
+        (["filter", "{tmp}/broken", "{tmp}/out", "--max-gap", "soon"], "--max-gap"),
+        (["filter", "{tmp}/broken", "{tmp}/out", "--metric", "ssim"], "--threshold"),
+        (["filter", "{tmp}/broken", "{tmp}/out", "--profile", "{tmp}/missing.json"], "does not exist"),
+        (["filter", "{tmp}/broken", "{tmp}/out", "--min-area", "150"], "--min-area"),
+        (["filter", "{tmp}/video.mp4", "{tmp}/out"], "video"),
+        (["calibrate", "{tmp}/broken"], "could be decoded"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    (tmp_path / "empty").mkdir()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for index in range(3):
+        (broken / f"f{index}.jpg").write_bytes(b"\xff\xd8\xff not really")
+    (tmp_path / "video.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not a movie")
+    result = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    assert "Traceback" not in result.stderr and result.stdout == ""

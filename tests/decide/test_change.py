@@ -1,0 +1,307 @@
+"""The change detector: what it must ignore, what it must keep, its policies and its state.
+
+Frames come from a small camera model applied to real photos (Poisson-Gaussian noise,
+flicker, sub-pixel jitter, JPEG), so "nothing changed" is never "identical pixels".
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from testdata import SEED, photo
+
+from imgdelta import ChangeDetector, DetectorSettings, NoiseProfile, OptionError, UnknownMetricError, calibrate_detector, has_changed
+
+SCENES = ("astronaut", "coffee", "chelsea", "rocket")
+
+
+def scene(name: str) -> np.ndarray:
+    image = photo(name).astype(np.float32) / 255
+    return np.dstack([image] * 3) if image.ndim == 2 else image
+
+
+class Camera:
+    """Linear light -> flicker -> jitter -> photon and read noise -> gamma -> JPEG."""
+
+    def __init__(self, rng: np.random.Generator, *, photons: float = 1500, read: float = 0.004, flicker: float = 0.03, jitter: float = 1.0, quality: int = 80):
+        self.rng, self.photons, self.read, self.flicker, self.jitter, self.quality = rng, photons, read, flicker, jitter, quality
+
+    def __call__(self, state: np.ndarray, gain: float = 1.0) -> np.ndarray:
+        rng = self.rng
+        height, width = state.shape[:2]
+        linear = state**2.2 * gain * rng.uniform(1 - self.flicker, 1 + self.flicker)
+        dx, dy = rng.uniform(-self.jitter, self.jitter, 2)
+        linear = cv2.warpAffine(linear, np.float32([[1, 0, dx], [0, 1, dy]]), (width, height), borderMode=cv2.BORDER_REFLECT)
+        linear = rng.poisson(np.clip(linear, 0, None) * self.photons) / self.photons + rng.normal(0, self.read, linear.shape)
+        pixels = np.clip(np.clip(linear, 0, 1) ** (1 / 2.2) * 255 + 0.5, 0, 255).astype(np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="JPEG", quality=self.quality)
+        return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+
+
+def paste(base: np.ndarray, donor: np.ndarray, share: float, where: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+    """``base`` with a soft-edged patch of ``donor`` covering ``share`` of the frame at ``where``."""
+    height, width = base.shape[:2]
+    side = int(math.sqrt(share * height * width))
+    y0, x0 = int(where[1] * (height - side)), int(where[0] * (width - side))
+    dy, dx = rng.integers(0, donor.shape[0] - side), rng.integers(0, donor.shape[1] - side)
+    patch = donor[dy : dy + side, dx : dx + side]
+    out = base.copy()
+    out[y0 : y0 + side, x0 : x0 + side] = patch
+    return out
+
+
+def feed(detector: ChangeDetector, frames) -> list:
+    return [detector.update(frame) for frame in frames]
+
+
+# -- what must be ignored ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SCENES)
+@pytest.mark.parametrize("light", ["day", "night"])
+def test_camera_noise_flicker_jitter_and_jpeg_are_not_changes(name, light):
+    rng = np.random.default_rng(SEED)
+    camera = Camera(rng, photons=1500 if light == "day" else 60, read=0.004 if light == "day" else 0.02, quality=int(rng.integers(70, 93)))
+    state = scene(name)
+    decisions = feed(ChangeDetector(), (camera(state) for _ in range(25)))
+    assert decisions[0].kind == "first"
+    kept = [d.reason for d in decisions[1:] if d.keep]
+    assert kept == [], kept
+
+
+def test_slow_exposure_drift_and_specks_are_not_changes():
+    rng = np.random.default_rng(SEED + 1)
+    camera = Camera(rng)
+    state = scene("coffee")
+    detector = ChangeDetector()
+    for index in range(30):
+        frame = camera(state, gain=1 + 0.004 * index).copy()  # about 12 % brighter by the end
+        ys, xs = rng.integers(0, frame.shape[0], 6), rng.integers(0, frame.shape[1], 6)
+        frame[ys, xs] = 255  # hot pixels and dust
+        decision = detector.update(frame)
+        assert decision.keep == (index == 0), decision.reason
+
+
+# -- what must be kept ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SCENES)
+def test_an_object_of_one_percent_appearing_moving_and_leaving_is_kept(name):
+    rng = np.random.default_rng(SEED + 2)
+    camera = Camera(rng)
+    base = scene(name)
+    donor = scene("chelsea" if name != "chelsea" else "coffee")
+    here = paste(base, donor, 0.012, (0.2, 0.3), rng)
+    there = paste(base, donor, 0.012, (0.75, 0.6), rng)
+    detector = ChangeDetector()
+    timeline = [base] * 4 + [here] * 4 + [there] * 4 + [base] * 4
+    decisions = feed(detector, (camera(s) for s in timeline))
+    kept = [i for i, d in enumerate(decisions) if d.keep]
+    assert kept == [0, 4, 8, 12], [(i, d.reason) for i, d in enumerate(decisions)]
+    assert all(decisions[i].kind == "change" for i in (4, 8, 12))
+    assert decisions[4].scores["changed_area"] > 0.002
+
+
+@pytest.mark.parametrize("gain", [0.45, 2.2])
+def test_lights_switched_off_or_on_are_kept(gain):
+    rng = np.random.default_rng(SEED + 3)
+    camera = Camera(rng)
+    state = scene("astronaut")
+    decisions = feed(ChangeDetector(), [camera(state), camera(state), camera(state, gain=gain), camera(state, gain=gain)])
+    assert [d.keep for d in decisions] == [True, False, True, False]
+    assert decisions[2].kind in ("lighting", "change")
+
+
+def test_part_of_the_scene_relit_is_kept():
+    rng = np.random.default_rng(SEED + 4)
+    camera = Camera(rng)
+    state = scene("coffee")
+    height, width = state.shape[:2]
+    yy, xx = np.mgrid[0:height, 0:width]
+    # a soft pool of light over about a fifth of the frame, 60 % brighter in its middle
+    pool = np.exp(-(((xx - 0.3 * width) / (0.2 * width)) ** 2 + ((yy - 0.5 * height) / (0.25 * height)) ** 2))
+    relit = np.clip(state * (1 + 0.6 * pool[:, :, None]) ** (1 / 2.2), 0, 1).astype(np.float32)
+    decisions = feed(ChangeDetector(), [camera(state), camera(state), camera(relit)])
+    assert [d.keep for d in decisions] == [True, False, True], decisions[2].reason
+
+
+def test_slow_change_adds_up_against_the_last_kept_frame_but_not_the_previous():
+    rng = np.random.default_rng(SEED + 5)
+    state = scene("rocket")
+    target = paste(state, scene("coffee"), 0.04, (0.5, 0.5), rng)
+    clean = Camera(rng, flicker=0.0, jitter=0.0, photons=1e6, read=0.0, quality=95)
+    steps = [state + (target - state) * (k / 20) for k in range(21)]  # 5 % of the way per frame
+    frames = [clean(s.astype(np.float32)) for s in steps]
+    by_kept = feed(ChangeDetector(), frames)
+    by_previous = feed(ChangeDetector(DetectorSettings(reference="previous")), frames)
+    assert any(d.keep for d in by_kept[1:])
+    assert not any(d.keep for d in by_previous[1:])
+
+
+# -- policies -------------------------------------------------------------------------------
+
+
+def test_max_gap_and_min_gap_in_frames_and_seconds():
+    rng = np.random.default_rng(SEED + 6)
+    camera = Camera(rng)
+    state = scene("coffee")
+    frames = [camera(state) for _ in range(10)]
+    gapped = feed(ChangeDetector(DetectorSettings(max_gap_frames=4)), frames)
+    assert [i for i, d in enumerate(gapped) if d.keep] == [0, 4, 8]
+    assert gapped[4].kind == "max-gap"
+
+    timed = ChangeDetector(DetectorSettings(max_gap_seconds=25))
+    kept = [i for i, f in enumerate(frames) if timed.update(f, time=10.0 * i).keep]
+    assert kept == [0, 3, 6, 9]
+
+    changed = paste(state, scene("chelsea"), 0.03, (0.5, 0.5), rng)
+    flips = [state, changed, state, changed, state, changed]
+    limited = feed(ChangeDetector(DetectorSettings(min_gap_frames=3)), [camera(s) for s in flips])
+    assert [d.kind for d in limited] == ["first", "min-gap", "same", "change", "min-gap", "same"]
+
+
+def test_dark_and_blank_frames_are_skipped_when_asked():
+    settings = DetectorSettings(skip_dark=0.05, skip_blank=0.01)
+    detector = ChangeDetector(settings)
+    dark = np.full((120, 160, 3), 5, np.uint8)
+    grey = np.full((120, 160, 3), 128, np.uint8)
+    decisions = feed(detector, [dark, grey, photo("astronaut")])
+    assert [d.kind for d in decisions] == ["dark", "blank", "first"]
+
+
+def test_a_change_inside_an_ignored_rectangle_or_outside_the_roi_is_not_kept():
+    rng = np.random.default_rng(SEED + 7)
+    camera = Camera(rng)
+    base = scene("astronaut")  # 512 x 512
+    changed = base.copy()
+    changed[40:140, 40:140] = scene("coffee")[:100, :100]
+    frames = [camera(base), camera(changed)]
+    assert feed(ChangeDetector(), frames)[1].keep
+    assert not feed(ChangeDetector(DetectorSettings(ignore=((30, 30, 120, 120),))), frames)[1].keep
+    assert not feed(ChangeDetector(DetectorSettings(roi=(256, 256, 256, 256))), frames)[1].keep
+    # rectangles are in full-resolution pixels even when the frame arrives reduced
+    small = [cv2.resize(f, (128, 128), interpolation=cv2.INTER_AREA) for f in frames]
+    ignoring = ChangeDetector(DetectorSettings(ignore=((30, 30, 120, 120),)))
+    assert not [ignoring.update(f, full_size=(512, 512)) for f in small][1].keep
+
+
+def test_a_classic_metric_can_decide_and_reports_its_value():
+    rng = np.random.default_rng(SEED + 8)
+    camera = Camera(rng)
+    base = scene("coffee")
+    changed = paste(base, scene("chelsea"), 0.1, (0.5, 0.5), rng)
+    detector = ChangeDetector(DetectorSettings(metric="ssim", threshold=0.8))
+    decisions = feed(detector, [camera(base), camera(base), camera(changed)])
+    assert [d.keep for d in decisions] == [True, False, True]
+    assert 0.8 < decisions[1].scores["ssim"] <= 1 and decisions[2].scores["ssim"] < 0.8
+    with pytest.raises(UnknownMetricError, match="nope"):
+        DetectorSettings(metric="nope", threshold=1)
+    with pytest.raises(OptionError, match="needs a threshold"):
+        DetectorSettings(metric="ssim")
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("sensitivity", 0, "sensitivity"),
+        ("min_area", 1.5, "min_area"),
+        ("reference", "first", "reference"),
+        ("max_gap_frames", 0, "max_gap_frames"),
+        ("analysis_size", 4, "analysis_size"),
+        ("lighting", float("nan"), "lighting"),
+    ],
+)
+def test_bad_settings_name_the_parameter(field, value, message):
+    with pytest.raises(OptionError, match=message):
+        DetectorSettings(**{field: value})
+
+
+# -- inputs, state, calibration --------------------------------------------------------------
+
+
+def test_every_input_kind_gives_the_same_decision(tmp_path):
+    base = photo("coffee")
+    changed = base.copy()
+    changed[150:250, 250:350] = 20
+    paths = []
+    for name, image in (("a.png", base), ("b.png", changed)):
+        Image.fromarray(image).save(tmp_path / name)
+        paths.append(tmp_path / name)
+    inputs = {
+        "paths": paths,
+        "strings": [str(p) for p in paths],
+        "pil": [Image.fromarray(base), Image.fromarray(changed)],
+        "uint8": [base, changed],
+        "float": [base.astype(np.float32) / 255, changed.astype(np.float32) / 255],
+        "gray": [cv2.cvtColor(base, cv2.COLOR_RGB2GRAY), cv2.cvtColor(changed, cv2.COLOR_RGB2GRAY)],
+    }
+    for kind, (a, b) in inputs.items():
+        decision = has_changed(a, b)
+        assert decision.keep and decision.kind == "change", kind
+        assert not has_changed(a, a).keep, kind
+
+
+def test_state_round_trip_continues_exactly(tmp_path):
+    rng = np.random.default_rng(SEED + 9)
+    camera = Camera(rng)
+    base = scene("chelsea")
+    changed = paste(base, scene("coffee"), 0.03, (0.3, 0.3), rng)
+    frames = [camera(s) for s in [base] * 5 + [changed] * 5 + [base] * 5]
+    whole = feed(ChangeDetector(DetectorSettings(max_gap_frames=6)), frames)
+    first = ChangeDetector(DetectorSettings(max_gap_frames=6))
+    part = feed(first, frames[:7])
+    resumed = ChangeDetector.from_state(first.state())
+    part += feed(resumed, frames[7:])
+    assert [(d.keep, d.kind, d.index) for d in part] == [(d.keep, d.kind, d.index) for d in whole]
+    assert [d.score for d in part[7:]] == pytest.approx([d.score for d in whole[7:]], nan_ok=True)
+    with pytest.raises(OptionError, match="damaged"):
+        ChangeDetector.from_state(b"not a state")
+
+
+def test_calibration_silences_a_place_that_always_moves_and_keeps_real_change(tmp_path):
+    rng = np.random.default_rng(SEED + 10)
+    camera = Camera(rng)
+    base = scene("astronaut")
+    height, width = base.shape[:2]
+
+    def with_leaves(state: np.ndarray) -> np.ndarray:
+        # a "tree" in the top-left corner: every frame its leaves are somewhere else
+        out = state.copy()
+        leaves = rng.uniform(0.1, 0.9, (height // 32, width // 32, 3)).astype(np.float32)
+        out[: height // 4, : width // 4] = cv2.resize(leaves, (width, height), interpolation=cv2.INTER_NEAREST)[: height // 4, : width // 4]
+        return out
+
+    static = [camera(with_leaves(base)) for _ in range(15)]
+    default = feed(ChangeDetector(), static)
+    assert any(d.keep for d in default[1:]), "the moving corner should fool an uncalibrated detector"
+
+    profile = calibrate_detector(static)
+    assert profile.report["frames"] == 15
+    path = tmp_path / "profile.json"
+    profile.save(path)
+    loaded = NoiseProfile.load(path)
+    assert loaded.settings == profile.settings and loaded.size == profile.size
+
+    changed = paste(base, scene("coffee"), 0.015, (0.8, 0.8), rng)
+    timeline = [with_leaves(base) for _ in range(8)] + [with_leaves(changed) for _ in range(4)]
+    decisions = feed(ChangeDetector(profile=loaded), (camera(s) for s in timeline))
+    assert [i for i, d in enumerate(decisions) if d.keep] == [0, 8], [d.reason for d in decisions]
+
+
+def test_calibration_errors_are_clear(tmp_path):
+    with pytest.raises(OptionError, match="at least 3 frames"):
+        calibrate_detector([photo("coffee")] * 2)
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(OptionError, match="not an imgdelta noise profile"):
+        NoiseProfile.load(tmp_path / "bad.json")
+    with pytest.raises(OptionError, match="does not exist"):
+        NoiseProfile.load(tmp_path / "missing.json")
+    profile = calibrate_detector([photo("coffee")] * 3)
+    with pytest.raises(OptionError, match="calibrate again"):
+        ChangeDetector(profile=profile).update(photo("astronaut"))
