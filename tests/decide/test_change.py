@@ -305,3 +305,37 @@ def test_calibration_errors_are_clear(tmp_path):
     profile = calibrate_detector([photo("coffee")] * 3)
     with pytest.raises(OptionError, match="calibrate again"):
         ChangeDetector(profile=profile).update(photo("astronaut"))
+
+
+def test_a_change_of_colour_at_the_same_brightness_is_kept():
+    rng = np.random.default_rng(SEED + 11)
+    camera = Camera(rng)
+    base = scene("coffee")
+    changed = base.copy()
+    height, width = base.shape[:2]
+    box = (slice(height // 3, height // 3 + height // 8), slice(width // 3, width // 3 + width // 8))
+    patch = changed[box]
+    luma = (0.299 * patch[..., 0] + 0.587 * patch[..., 1] + 0.114 * patch[..., 2])[..., None]
+    # the same luma, pushed towards red: a person sees it, a luma-only detector cannot
+    recoloured = np.clip(luma + np.float32([0.25, -0.08, -0.2]) * (luma > 0.2), 0, 1)
+    changed[box] = recoloured
+    grey_before = cv2.cvtColor(base, cv2.COLOR_RGB2GRAY)[box]
+    grey_after = cv2.cvtColor(changed, cv2.COLOR_RGB2GRAY)[box]
+    assert np.abs(grey_after - grey_before).mean() < 0.03  # the brightness hardly moved
+    decisions = feed(ChangeDetector(), [camera(base), camera(base), camera(changed)])
+    assert [d.keep for d in decisions] == [True, False, True], decisions[2].reason
+    gray = [cv2.cvtColor(camera(s), cv2.COLOR_RGB2GRAY) for s in (base, changed)]
+    assert not has_changed(*gray).keep  # without colour it is invisible: the test is fair
+
+
+def test_the_background_reference_adapts_to_a_lasting_change():
+    rng = np.random.default_rng(SEED + 12)
+    camera = Camera(rng)
+    base = scene("chelsea")
+    parked = paste(base, scene("coffee"), 0.04, (0.3, 0.6), rng)
+    frames = [camera(base) for _ in range(3)] + [camera(parked) for _ in range(60)]
+    settings = DetectorSettings(reference="background", background_rate=0.2)
+    decisions = feed(ChangeDetector(settings), frames)
+    kept = [i for i, d in enumerate(decisions) if d.keep]
+    assert kept[0] == 0 and 3 in kept
+    assert not any(d.keep for d in decisions[40:])  # the background has learnt the parked object

@@ -71,3 +71,24 @@ def test_draft_with_exif_rotation(tmp_path):
     image.save(tmp_path / "r.jpg", exif=exif)
     loaded = load_image(tmp_path / "r.jpg", draft_size=300)
     assert loaded.size == (200, 300) and loaded.orientation == 6
+
+
+def test_gray_decoding_gives_the_luma_of_the_colour_decode(tmp_path):
+    from PIL import Image
+    from testdata import photo
+
+    from imgdelta.preprocess import luminance
+
+    rgb = photo("astronaut")
+    for name, fmt in (("a.jpg", "JPEG"), ("a.png", "PNG")):
+        Image.fromarray(rgb).save(tmp_path / name, format=fmt)
+        for draft in (None, 100):
+            colour = load_image(tmp_path / name, draft_size=draft)
+            gray = load_image(tmp_path / name, draft_size=draft, gray=True)
+            assert gray.pixels.shape == colour.pixels.shape[:2] + (1,) and gray.scale == colour.scale
+            # JPEG's own Y channel is BT.601 luma; the colour decode clips saturated colours
+            # to [0, 255] after upsampling the chroma, so a few pixels differ more than rounding
+            difference = np.abs(gray.pixels[:, :, 0] - luminance(colour.pixels))
+            assert difference.mean() < 0.5 / 255 and np.quantile(difference, 0.999) <= 8 / 255, (name, draft)
+    array = load_image(rgb, gray=True)
+    assert array.pixels.shape == (512, 512, 1)

@@ -227,7 +227,8 @@ def _run_calibrate(args: argparse.Namespace) -> int:
         print(json.dumps({"report": report, "settings": profile.settings.to_dict(), "saved": args.save}))
         return 0
     print(f"{args.static}: {report['frames']} static frames, {report['pairs']} comparisons, analysis at {report['analysis_size'][0]}x{report['analysis_size'][1]}")
-    print(f"  pixels straying beyond their neighbours (0-1 scale): median {report['stray_median']:.4f}, 99th percentile {report['stray_p99']:.4f}")
+    print(f"  typical stray of a pixel beyond its neighbours: {report['stray_median']:.4f} (0-1 scale)")
+    print(f"  places that moved while nothing happened: {100 * report['moving_share']:.2f}% of the frame (they count only above what they did)")
     print(f"  largest changed area between static frames: {100 * report['static_area_max']:.3f}%")
     print(f"  largest brightness ratio between static frames: x{report['static_light_max']:.3f}")
     print(f"  thresholds: changed area >= {100 * profile.settings.min_area:.3f}%, lighting beyond x{math.exp(profile.settings.lighting):.2f}")
@@ -240,7 +241,11 @@ def _run_calibrate(args: argparse.Namespace) -> int:
 
 
 class _Stop(Exception):
-    """Raised by the signal handler so a sleeping or blocked read ends at once."""
+    """Raised on SIGINT/SIGTERM so that waiting for a frame (or to retry) ends at once.
+
+    Never raised while a frame is being stored and listed: the stop then waits for the
+    frame to be finished, so a kept image always has its manifest row.
+    """
 
 
 class _Hooks:
@@ -287,8 +292,28 @@ def _run_capture(args: argparse.Namespace) -> int:
     wait = 1.0
     ever_opened = False
 
+    stopping: list[str] = []
+    busy = False  # True while filter_frames handles a frame: a stop then waits for the next one
+
     def stop(signum: int, _frame: Any) -> None:
-        raise _Stop(signal.Signals(signum).name)
+        stopping.append(signal.Signals(signum).name)
+        if not busy:
+            raise _Stop(stopping[0])
+
+    def interruptible(source: Any) -> Any:
+        """The frames of ``source``; a stop takes effect only between two frames."""
+        nonlocal busy
+        iterator = iter(source)
+        while True:
+            busy = False
+            if stopping:
+                raise _Stop(stopping[0])
+            try:
+                frame = next(iterator)
+            except StopIteration:
+                return
+            busy = True
+            yield frame
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
 
@@ -323,7 +348,7 @@ def _run_capture(args: argparse.Namespace) -> int:
             wait = 1.0
             try:
                 result = filter_frames(
-                    args.source, out, settings=settings, profile=profile, frames=source, max_frames=remaining,
+                    args.source, out, settings=settings, profile=profile, frames=interruptible(source), max_frames=remaining,
                     on_keep=lambda k: hooks(k, out), on_frame=on_frame,
                 )
             except SourceLostError as exc:

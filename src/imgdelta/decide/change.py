@@ -63,6 +63,8 @@ REFERENCES: tuple[str, ...] = ("kept", "previous", "background")
 _NOISE_BANDS = 4
 #: Entries of the intensity -> noise lookup table.
 _LUT_SIZE = 64
+#: Comparisons between two measurements of the noise level.
+_NOISE_REFRESH = 4
 #: Largest noise-correlation factor believed from a single comparison (see _noise_lut).
 _FIRST_CORRELATION = 1.3
 #: Shifts at or beyond this many analysis pixels are camera movement, not jitter.
@@ -216,25 +218,26 @@ def _finite(value: float) -> float | None:
 class NoiseProfile:
     """What calibration learned from frames where nothing changed.
 
-    ``noise_map`` is a per-pixel noise floor (standard deviation of the difference between
-    two static frames, on the [0, 1] scale) at the analysis geometry ``size``; places that
-    always move get a high floor. ``settings`` are the thresholds chosen from the static
+    ``stray_map`` is, at the analysis geometry ``size``, the smallest change (on the [0, 1]
+    scale) that counts at each pixel: zero where the static frames showed only noise (the
+    live noise estimate rules there), and just above what they showed where something
+    always moves (leaves, water, a screen). ``settings`` are the thresholds chosen from the static
     frames; ``report`` describes what was measured (for people).
     """
 
     size: tuple[int, int]
-    noise_map: np.ndarray
+    stray_map: np.ndarray
     settings: DetectorSettings
     report: Mapping[str, Any] = field(default_factory=dict)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the profile as JSON (the noise map on a coarse grid, as nested lists)."""
-        grid = _coarse(self.noise_map)
+        grid = _coarse(self.stray_map)
         document = {
             "format": "imgdelta-noise-profile",
             "version": 1,
             "size": list(self.size),
-            "noise_grid": np.round(grid, 6).tolist(),
+            "stray_grid": np.round(grid, 6).tolist(),
             "settings": self.settings.to_dict(),
             "report": dict(self.report),
         }
@@ -256,22 +259,23 @@ class NoiseProfile:
             raise OptionError(f"{os.fspath(path)} is not an imgdelta noise profile")
         try:
             width, height = (int(v) for v in document["size"])
-            grid = np.asarray(document["noise_grid"], dtype=np.float32)
+            grid = np.asarray(document["stray_grid"], dtype=np.float32)
             settings = DetectorSettings.from_dict(document["settings"])
         except (KeyError, TypeError, ValueError) as exc:
             raise OptionError(f"profile {os.fspath(path)} is damaged: {exc}") from None
         if grid.ndim != 2 or grid.size == 0 or not np.isfinite(grid).all():
-            raise OptionError(f"profile {os.fspath(path)} is damaged: bad noise grid")
-        return cls(size=(width, height), noise_map=_expand(grid, (width, height)), settings=settings, report=document.get("report", {}))
+            raise OptionError(f"profile {os.fspath(path)} is damaged: bad stray grid")
+        return cls(size=(width, height), stray_map=_expand(grid, (width, height)), settings=settings, report=document.get("report", {}))
 
 
-def _coarse(noise_map: np.ndarray) -> np.ndarray:
+def _coarse(stray_map: np.ndarray) -> np.ndarray:
     import cv2
 
-    height, width = noise_map.shape
-    # the floor is smooth by construction; a quarter of the resolution keeps files small
+    height, width = stray_map.shape
+    # the map is smooth by construction; a quarter of the resolution keeps files small, and
+    # the largest value of each block keeps a moving place silenced up to its edge
     size = (max(1, width // 4), max(1, height // 4))
-    return cv2.resize(noise_map, size, interpolation=cv2.INTER_AREA)
+    return cv2.dilate(stray_map, np.ones((4, 4), np.uint8), anchor=(0, 0))[: size[1] * 4 : 4, : size[0] * 4 : 4].copy()
 
 
 def _expand(grid: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -294,8 +298,32 @@ def _analysis_shape(width: int, height: int, size: int) -> tuple[int, int]:
     return max(1, round(width * factor)), max(1, round(height * factor))
 
 
-def _frame_luma(frame: Any, size: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """Luma (float32, [0, 1]) at about ``size`` on the longer side, and the full (w, h)."""
+def _chroma_size(width: int, height: int) -> tuple[int, int]:
+    # half the luma's resolution, as in most JPEG files and video
+    return max(1, width // 2), max(1, height // 2)
+
+
+def _split(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(luma, chroma at half the size, centred on 0) from a float32 RGB image in [0, 1].
+
+    Cr and Cb as in BT.601 (0.713 (R - Y), 0.564 (B - Y)), computed on the half-size image:
+    OpenCV's float YCrCb conversion of the whole image costs more than the rest together.
+    """
+    import cv2
+
+    luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    size = _chroma_size(luma.shape[1], luma.shape[0])
+    half = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    half_luma = cv2.cvtColor(half, cv2.COLOR_RGB2GRAY)
+    chroma = np.empty(half.shape[:2] + (2,), np.float32)
+    np.multiply(half[:, :, 0] - half_luma, np.float32(0.713), out=chroma[:, :, 0])
+    np.multiply(half[:, :, 2] - half_luma, np.float32(0.564), out=chroma[:, :, 1])
+    return luma, chroma
+
+
+def _frame_luma(frame: Any, size: int) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
+    """Luma (float32, [0, 1]) at about ``size`` on the longer side, chroma (Cr, Cb, centred
+    on 0) at half that for colour frames (None for gray ones), and the full (w, h)."""
     import cv2
 
     full: tuple[int, int]
@@ -316,21 +344,29 @@ def _frame_luma(frame: Any, size: int) -> tuple[np.ndarray, tuple[int, int]]:
         if small.ndim == 3 and small.shape[2] == 4:
             small = small[:, :, :3]
         if small.ndim == 3 and small.shape[2] == 3:
-            small = cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2GRAY)
-        elif small.ndim == 3:
+            luma, chroma = _split(small.astype(np.float32) * np.float32(1 / 255))
+            return luma, chroma, full
+        if small.ndim == 3:
             small = small[:, :, 0]
-        return small.astype(np.float32) * np.float32(1 / 255), full
+        return small.astype(np.float32) * np.float32(1 / 255), None, full
+    elif isinstance(frame, np.ndarray) and frame.dtype == np.float32 and (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] in (1, 3))):
+        # frames from imgdelta's own sources: already float32 in [0, 1] and reduced
+        pixels = frame
+        full = (frame.shape[1], frame.shape[0])
     else:
         data_range = 1.0 if isinstance(frame, np.ndarray) and frame.dtype.kind == "f" else None
         loaded = load_image(frame, data_range=data_range)
         pixels = loaded.pixels
         full = (loaded.width, loaded.height)
-    luma = luminance(pixels)
-    height, width = luma.shape
+    height, width = pixels.shape[:2]
     target = _analysis_shape(width, height, size)
     if target != (width, height):
-        luma = cv2.resize(np.ascontiguousarray(luma), target, interpolation=cv2.INTER_AREA)
-    return np.ascontiguousarray(luma, dtype=np.float32), full
+        pixels = cv2.resize(np.ascontiguousarray(pixels), target, interpolation=cv2.INTER_AREA)
+    if pixels.ndim == 3 and pixels.shape[2] == 3:
+        luma, chroma = _split(np.ascontiguousarray(pixels, dtype=np.float32))
+        return luma, chroma, full
+    luma = pixels if pixels.ndim == 2 else pixels[:, :, 0]
+    return np.ascontiguousarray(luma, dtype=np.float32), None, full
 
 
 def _region_mask(settings: DetectorSettings, size: tuple[int, int], full: tuple[int, int]) -> np.ndarray | None:
@@ -367,8 +403,9 @@ class _Comparison:
     ratio: float  # brightness of the frame over the reference's
     noise: float  # noise deviation at mid intensity
     shift: tuple[float, float]
-    excess: np.ndarray  # how far each pixel leaves its neighbourhood's range, before thresholds
+    excess: np.ndarray | None  # how far each pixel leaves its neighbourhood's range (when asked)
     correlation: float  # this pair's direct / neighbour noise ratio
+    lut: tuple[np.ndarray, float]  # the noise table used, for reuse
 
 
 def _sample_index(shape: tuple[int, int], mask: np.ndarray | None) -> np.ndarray:
@@ -382,10 +419,11 @@ def _sample_index(shape: tuple[int, int], mask: np.ndarray | None) -> np.ndarray
 class _Reference:
     """A reference frame with what every comparison against it needs, computed once."""
 
-    def __init__(self, luma: np.ndarray, sample: np.ndarray) -> None:
+    def __init__(self, luma: np.ndarray, sample: np.ndarray, chroma: np.ndarray | None = None) -> None:
         import cv2
 
         self.luma = luma
+        self.chroma = chroma
         # Sobel with its 1/8 normalisation: intensity change per pixel of shift
         self.gx = cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8)
         self.gy = cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8)
@@ -416,13 +454,19 @@ def _fit_light_and_shift(reference: _Reference, frame: np.ndarray, sample: np.nd
         except np.linalg.LinAlgError:
             break
         residual = np.abs(target - design @ coef)
-        spread = 1.4826 * float(np.median(residual)) + 1e-4
+        spread = 1.4826 * _median(residual) + 1e-4
         weighted = transposed * (residual <= 3 * spread)
     gain = coef[0] if abs(coef[0]) > 1e-3 else 1.0
     if math.hypot(coef[2] / gain, coef[3] / gain) >= _MAX_JITTER:
         # a camera that moved this far is a change, and the linear model no longer holds
         coef[2:] = 0.0
     return coef
+
+
+def _median(values: np.ndarray) -> float:
+    """The (upper) median, by one partial sort: np.median's checks cost more than the work."""
+    middle = len(values) // 2
+    return float(np.partition(values, middle)[middle])
 
 
 def _noise_lut(difference: np.ndarray, intensity: np.ndarray, sample: np.ndarray) -> tuple[np.ndarray, float]:
@@ -435,33 +479,31 @@ def _noise_lut(difference: np.ndarray, intensity: np.ndarray, sample: np.ndarray
     noise), which the caller smooths over time because a real change inflates it too.
     """
     flat = difference.ravel()
-    here = flat[sample]
-    neighbour = np.abs(flat[np.minimum(sample + 1, flat.size - 1)] - here)
-    np.abs(here, out=here)
-    level = intensity.ravel()[sample]
-    count = len(level)
+    count = len(sample)
     if count < 32 * _NOISE_BANDS:
         return np.zeros(_LUT_SIZE, np.float32), 1.0
-    # one partial sort splits the sample into equal-count intensity bands and finds each
-    # band's middle intensity
-    cuts = [count * k // (2 * _NOISE_BANDS) for k in range(1, 2 * _NOISE_BANDS)]
-    order = np.argpartition(level, cuts)
-    bounds = [0, *cuts[1::2], count]
+    # sorting the sample by intensity makes every band a contiguous slice
+    order = np.argsort(intensity.ravel()[sample], kind="stable")
+    ordered = sample[order]
+    level = intensity.ravel()[ordered]
+    here = flat[ordered]
+    neighbour = np.abs(flat[np.minimum(ordered + 1, flat.size - 1)] - here)
+    np.abs(here, out=here)
     centres, sigmas, ratios = [], [], []
     for b in range(_NOISE_BANDS):
-        chosen = order[bounds[b] : bounds[b + 1]]
+        start, stop = count * b // _NOISE_BANDS, count * (b + 1) // _NOISE_BANDS
         # the light fit has removed the difference's median, so |d| needs no re-centring
-        low = 1.4826 / math.sqrt(2) * float(np.median(neighbour[chosen]))
-        spread = 1.4826 * float(np.median(here[chosen]))
+        low = 1.4826 / math.sqrt(2) * _median(neighbour[start:stop])
+        spread = 1.4826 * _median(here[start:stop])
         sigmas.append(low)
         ratios.append(spread / low if low > 0 else 1.0)
-        centres.append(float(level[order[cuts[2 * b]]]))
+        centres.append(float(level[(start + stop) // 2]))
     grid = np.linspace(0, 1, _LUT_SIZE)
     return np.interp(grid, centres, sigmas).astype(np.float32), float(np.median(ratios))
 
 
 def _coarse_change(
-    difference: np.ndarray, noise_floor: np.ndarray | None, mask: np.ndarray | None, settings: DetectorSettings
+    difference: np.ndarray, stray: np.ndarray | None, mask: np.ndarray | None, settings: DetectorSettings
 ) -> tuple[float, np.ndarray]:
     """Changed share at 1/4 scale, where the noise of a 4x4 block is measured afresh.
 
@@ -477,13 +519,12 @@ def _coarse_change(
         return 0.0, np.zeros((size[1], size[0]), np.uint8)
     small = cv2.resize(difference, size, interpolation=cv2.INTER_AREA)
     neighbour = np.abs(small[:, 1:] - small[:, :-1])
-    sigma = 1.4826 / math.sqrt(2) * float(np.median(neighbour))
+    sigma = 1.4826 / math.sqrt(2) * _median(neighbour.ravel())
     threshold = np.float32(max(settings.sensitivity * sigma, 2 * settings.min_contrast))
-    if noise_floor is not None:
-        # the largest floor in each block: a moving place stays silenced up to its edge
-        pooled = cv2.dilate(noise_floor, np.ones((4, 4), np.uint8), anchor=(0, 0))[: size[1] * 4 : 4, : size[0] * 4 : 4]
-        floor = pooled * np.float32(settings.sensitivity)
-        threshold = np.maximum(threshold, floor)
+    if stray is not None:
+        # the largest value in each block: a moving place stays silenced up to its edge
+        pooled = cv2.dilate(stray, np.ones((4, 4), np.uint8), anchor=(0, 0))[: size[1] * 4 : 4, : size[0] * 4 : 4]
+        threshold = np.maximum(threshold, pooled)
     changed = (np.abs(small) > threshold).view(np.uint8)
     if mask is not None:
         small_mask = cv2.resize(mask.view(np.uint8), size, interpolation=cv2.INTER_AREA) >= 1
@@ -495,17 +536,80 @@ def _coarse_change(
     return cv2.countNonZero(changed) / total, changed
 
 
+def _chroma_change(
+    reference: np.ndarray,
+    frame: np.ndarray,
+    gain: float,
+    stray: np.ndarray | None,
+    mask: np.ndarray | None,
+    settings: DetectorSettings,
+) -> tuple[float, np.ndarray]:
+    """Changed share of the colour (Cr, Cb) at half scale.
+
+    Chroma scales with brightness, so the reference's is scaled by the light fit's gain; a
+    white-balance shift is the median difference per channel and is removed. Where
+    calibration saw something move, colour does not count either.
+    """
+    import cv2
+
+    height, width = frame.shape[:2]
+    if min(height, width) < 4:
+        return 0.0, np.zeros((height, width), np.uint8)
+    kernel = np.ones((3, 3), np.uint8)
+    planes = []
+    raw = np.zeros((height, width), np.uint8)
+    for channel in range(2):
+        now = np.ascontiguousarray(frame[:, :, channel])
+        before = np.ascontiguousarray(reference[:, :, channel]) * np.float32(gain)
+        difference = now - before
+        balance = np.float32(_median(difference.ravel()[::3]))
+        before += balance
+        difference -= balance
+        sigma = 1.4826 / math.sqrt(2) * _median(np.abs(difference[::2, 1:] - difference[::2, :-1]).ravel())
+        # a colour change must be twice the smallest brightness change to count: the eye
+        # resolves colour more coarsely
+        threshold = np.float32(max(settings.sensitivity * sigma, 2 * settings.min_contrast))
+        raw |= (np.abs(difference) > threshold).view(np.uint8)
+        planes.append((now, before, threshold))
+    if not cv2.countNonZero(cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))):
+        # the neighbourhood test below only removes pixels, so nothing can survive it
+        return 0.0, raw
+    changed = np.zeros((height, width), np.uint8)
+    for now, before, threshold in planes:
+        # colour edges are soft after chroma subsampling: the same neighbourhood-range test
+        # as for luma keeps jitter there from counting
+        excess = np.maximum(
+            np.maximum(now - cv2.dilate(before, kernel), cv2.erode(before, kernel) - now),
+            np.maximum(before - cv2.dilate(now, kernel), cv2.erode(now, kernel) - before),
+        )
+        changed |= (excess > threshold).view(np.uint8)
+    if stray is not None:
+        moving = cv2.dilate(stray, np.ones((2, 2), np.uint8), anchor=(0, 0))[: height * 2 : 2, : width * 2 : 2] > 0
+        changed[moving] = 0
+    total = changed.size
+    if mask is not None:
+        small_mask = cv2.resize(mask.view(np.uint8), (width, height), interpolation=cv2.INTER_AREA) >= 1
+        changed &= small_mask.view(np.uint8)
+        total = max(int(small_mask.sum()), 1)
+    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    return cv2.countNonZero(changed) / total, changed
+
+
 def _compare(
     reference: _Reference,
     frame: np.ndarray,
     settings: DetectorSettings,
     mask: np.ndarray | None,
     sample: np.ndarray,
-    noise_floor: np.ndarray | None,
+    stray: np.ndarray | None,
     correlation: float | None = None,
+    chroma: np.ndarray | None = None,
+    want_excess: bool = False,
+    noise: tuple[np.ndarray, float] | None = None,
 ) -> _Comparison:
-    """Compare ``frame`` with ``reference``; ``correlation`` is the smoothed factor of
-    :func:`_noise_lut` (None: use this pair's own)."""
+    """Compare ``frame`` (and its ``chroma``) with ``reference``; ``correlation`` is the
+    smoothed factor of :func:`_noise_lut` (None: use this pair's own); ``noise`` is a
+    noise table measured on a recent pair, None to measure it on this one."""
     import cv2
 
     gain, offset, sx, sy = (float(v) for v in _fit_light_and_shift(reference, frame, sample))
@@ -515,31 +619,47 @@ def _compare(
     ratio = max(gain * reference.mean + offset, 1e-4) / max(reference.mean, 1e-4)
 
     difference = frame - fitted
-    lut, ratio_now = _noise_lut(difference, fitted, sample)
+    if noise is None:
+        noise = _noise_lut(difference, fitted, sample)
+    lut, ratio_now = noise
     factor = correlation if correlation is not None else min(ratio_now, _FIRST_CORRELATION)
-    lut *= np.float32(min(max(factor, 1.0), 2.0))
+    lut = lut * np.float32(min(max(factor, 1.0), 2.0))
     # an 8-bit table lookup: the level index is saturated at both ends for free
     table = np.concatenate([lut, np.full(256 - _LUT_SIZE, lut[-1], np.float32)])
     sigma = cv2.LUT(cv2.convertScaleAbs(fitted, alpha=_LUT_SIZE - 1), table)
-    if noise_floor is not None:
-        np.maximum(sigma, noise_floor, out=sigma)
     limit = np.maximum(sigma * np.float32(settings.sensitivity), np.float32(settings.min_contrast))
+    if stray is not None:
+        np.maximum(limit, stray, out=limit)
 
     # the frame must leave the range of the reference's 3x3 neighbourhood (and the other way
-    # round): what a sub-pixel shift or a sharper/softer frame produces stays inside it
+    # round): what a sub-pixel shift or a sharper/softer frame produces stays inside it.
+    # That range holds the pixel itself, so the excess never exceeds |difference|, and the
+    # opening only keeps what a larger map keeps: when nothing survives on |difference|,
+    # nothing would on the excess (the usual case, a frame where nothing happened)
     kernel = np.ones((3, 3), np.uint8)
-    outside = np.maximum(frame - cv2.dilate(fitted, kernel), cv2.erode(fitted, kernel) - frame)
-    inside = np.maximum(fitted - cv2.dilate(frame, kernel), cv2.erode(frame, kernel) - fitted)
-    excess = np.maximum(outside, inside)
-    changed = (excess > limit).view(np.uint8)
+    changed = (np.abs(difference) > limit).view(np.uint8)
     if mask is not None:
         changed &= mask
     changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, kernel)
+    excess: np.ndarray | None = None
+    if want_excess or cv2.countNonZero(changed):
+        outside = np.maximum(frame - cv2.dilate(fitted, kernel), cv2.erode(fitted, kernel) - frame)
+        inside = np.maximum(fitted - cv2.dilate(frame, kernel), cv2.erode(frame, kernel) - fitted)
+        excess = np.maximum(outside, inside)
+        changed = (excess > limit).view(np.uint8)
+        if mask is not None:
+            changed &= mask
+        changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, kernel)
     total = int(mask.sum()) if mask is not None else changed.size
     area = cv2.countNonZero(changed) / total
     # a smooth change over a large area (a pool of light, a shadow) can stay under the
     # per-pixel noise everywhere; averaged over 4x4 pixels the noise shrinks and it does not
-    coarse_area, coarse = _coarse_change(difference, noise_floor, mask, settings)
+    coarse_area, coarse = _coarse_change(difference, stray, mask, settings)
+    if chroma is not None and reference.chroma is not None:
+        # a change of colour at the same brightness (a brown bag on a red car)
+        colour_area, colour = _chroma_change(reference.chroma, chroma, gain, stray, mask, settings)
+        if colour_area > coarse_area:
+            coarse_area, coarse = colour_area, colour
     if coarse_area > area:
         area = coarse_area
         changed = changed | cv2.resize(coarse, (changed.shape[1], changed.shape[0]), interpolation=cv2.INTER_NEAREST)
@@ -549,6 +669,7 @@ def _compare(
         ratio=ratio,
         noise=float(lut[_LUT_SIZE // 2]),
         correlation=ratio_now,
+        lut=noise,
         shift=(sx / gain if gain else 0.0, sy / gain if gain else 0.0),
         excess=excess,
     )
@@ -592,6 +713,8 @@ class ChangeDetector:
         self._floor: np.ndarray | None = None
         self._count = 0
         self._ratios: deque[float] = deque(maxlen=15)
+        self._noise: tuple[np.ndarray, float] | None = None
+        self._noise_age = 0
         self._kept_index: int | None = None
         self._kept_time: float | None = None
         self.last_change: np.ndarray | None = None
@@ -611,15 +734,16 @@ class ChangeDetector:
             The frame's full resolution when ``frame`` is already reduced (rectangles in
             the settings are in full-resolution pixels).
         """
-        luma, full = _frame_luma(frame, self.settings.analysis_size)
-        return self.update_luma(luma, time=time, full_size=full_size or full)
+        luma, chroma, full = _frame_luma(frame, self.settings.analysis_size)
+        return self._update(luma, chroma, time=time, full_size=full_size or full)
 
-    def update_luma(self, luma: np.ndarray, *, time: float | None = None, full_size: tuple[int, int] | None = None) -> Decision:
-        """:meth:`update` for a frame already reduced to analysis luma (float32, [0, 1])."""
+    def _update(self, luma: np.ndarray, chroma: np.ndarray | None, *, time: float | None, full_size: tuple[int, int] | None) -> Decision:
         settings = self.settings
         index = self._count
         self._count += 1
         luma = self._fit_geometry(luma, full_size)
+        if chroma is not None and chroma.shape[:2] != (luma.shape[0] // 2, luma.shape[1] // 2):
+            chroma = None  # a frame of another size, resampled: judge it on luma alone
 
         mean = float(luma.mean())
         spread = float(luma.std())
@@ -630,22 +754,24 @@ class ChangeDetector:
             return Decision(False, "blank", f"blank frame: contrast {spread:.4f} < {settings.skip_blank:g}", spread, settings.skip_blank, base, index)
 
         if self._reference is None:
-            self._accept(luma, index, time)
+            self._accept(luma, chroma, index, time)
             threshold = settings.threshold if settings.metric else settings.min_area
             return Decision(True, "first", "first frame", math.nan, threshold if threshold is not None else math.nan, base, index)
 
         if settings.metric is not None:
             decision = self._decide_by_metric(luma, index, base)
         else:
-            decision = self._decide_by_change(luma, index, base)
+            decision = self._decide_by_change(luma, chroma, index, base)
         decision = self._apply_gaps(decision, index, time)
         if decision.keep:
-            self._accept(luma, index, time)
+            self._accept(luma, chroma, index, time)
         elif settings.reference == "previous":
-            self._set_reference(luma)
+            self._set_reference(luma, chroma)
         elif settings.reference == "background":
             rate = np.float32(settings.background_rate)
-            self._set_reference(self._reference.luma * (1 - rate) + luma * rate)
+            old = self._reference
+            mixed = old.chroma * (1 - rate) + chroma * rate if chroma is not None and old.chroma is not None else None
+            self._set_reference(old.luma * (1 - rate) + luma * rate, mixed)
         return decision
 
     # -- pieces ---------------------------------------------------------------------------
@@ -670,31 +796,41 @@ class ChangeDetector:
                 seed = float(self.profile.report.get("correlation", 0) or 0)
                 if seed > 0:
                     self._ratios.extend([seed] * 3)
-                self._floor = _expand(self.profile.noise_map, self._size) if self.profile.size != self._size else self.profile.noise_map
+                self._floor = _expand(self.profile.stray_map, self._size) if self.profile.size != self._size else self.profile.stray_map
             return luma
         if (luma.shape[1], luma.shape[0]) != self._size:
             # a camera that changed resolution: compare at the first frame's geometry
             luma = cv2.resize(luma, self._size, interpolation=cv2.INTER_AREA)
         return luma
 
-    def _accept(self, luma: np.ndarray, index: int, time: float | None) -> None:
-        self._set_reference(luma)
+    def _accept(self, luma: np.ndarray, chroma: np.ndarray | None, index: int, time: float | None) -> None:
+        self._set_reference(luma, chroma)
         self._kept_index = index
         self._kept_time = time
 
-    def _set_reference(self, luma: np.ndarray) -> None:
+    def _set_reference(self, luma: np.ndarray, chroma: np.ndarray | None) -> None:
         assert self._sample is not None
-        self._reference = _Reference(luma, self._sample)
+        self._reference = _Reference(luma, self._sample, chroma)
 
-    def _decide_by_change(self, luma: np.ndarray, index: int, base: dict[str, float]) -> Decision:
+    def _decide_by_change(self, luma: np.ndarray, chroma: np.ndarray | None, index: int, base: dict[str, float]) -> Decision:
         settings = self.settings
         assert self._reference is not None
         assert self._sample is not None
         # until a few frames have shown how correlated this camera's noise is, a real change
         # must not be able to inflate the noise estimate much
         correlation = float(np.median(self._ratios)) if len(self._ratios) >= 3 else None
-        result = _compare(self._reference, luma, settings, self._mask, self._sample, self._floor, correlation)
-        self._ratios.append(min(result.correlation, 2.0))
+        # noise changes slowly (dusk), or with the light (which keeps a frame): measuring it
+        # on every fourth comparison, and on the first ones after a keep, is enough
+        fresh = self._noise is None or self._noise_age >= _NOISE_REFRESH or index - (self._kept_index or 0) <= 2
+        result = _compare(
+            self._reference, luma, settings, self._mask, self._sample, self._floor, correlation, chroma,
+            noise=None if fresh else self._noise,
+        )
+        if fresh:
+            self._noise, self._noise_age = result.lut, 0
+            self._ratios.append(min(result.correlation, 2.0))
+        else:
+            self._noise_age += 1
         self.last_change = result.changed
         scores = {
             **base,
@@ -757,11 +893,16 @@ class ChangeDetector:
             "kept_index": self._kept_index,
             "kept_time": self._kept_time,
             "full": list(self._full) if self._full else None,
+            "ratios": list(self._ratios),
+            "noise": [self._noise[0].tolist(), self._noise[1]] if self._noise is not None else None,
+            "noise_age": self._noise_age,
         }
         buffer = io.BytesIO()
         arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), np.uint8)}
         if self._reference is not None:
             arrays["reference"] = self._reference.luma
+            if self._reference.chroma is not None:
+                arrays["chroma"] = self._reference.chroma
         np.savez(buffer, **arrays)
         return buffer.getvalue()
 
@@ -772,14 +913,19 @@ class ChangeDetector:
             with np.load(io.BytesIO(state), allow_pickle=False) as data:
                 meta = json.loads(bytes(data["meta"]).decode())
                 reference = data["reference"].astype(np.float32) if "reference" in data else None
+                chroma = data["chroma"].astype(np.float32) if "chroma" in data else None
         except (OSError, ValueError, KeyError) as exc:
             raise OptionError(f"saved detector state is damaged: {exc}") from None
         detector = cls(DetectorSettings.from_dict(meta["settings"]), profile=profile)
         if reference is not None:
             detector._fit_geometry(reference, tuple(meta["full"]) if meta.get("full") else None)
-            detector._set_reference(reference)
+            detector._set_reference(reference, chroma)
         detector._count = int(meta["count"])
         detector._kept_index = meta["kept_index"]
+        detector._ratios.extend(meta.get("ratios", []))
+        if meta.get("noise"):
+            detector._noise = (np.asarray(meta["noise"][0], np.float32), float(meta["noise"][1]))
+            detector._noise_age = int(meta.get("noise_age", 0))
         detector._kept_time = meta["kept_time"]
         return detector
 
@@ -826,37 +972,45 @@ def calibrate_detector(
     if not margin >= 1:
         raise OptionError(f"margin must be at least 1, got {margin!r}")
     lumas: list[np.ndarray] = []
+    chromas: list[np.ndarray | None] = []
     size: tuple[int, int] | None = None
     full: tuple[int, int] | None = None
     for frame in frames:
-        luma, frame_full = _frame_luma(frame, settings.analysis_size)
+        luma, chroma, frame_full = _frame_luma(frame, settings.analysis_size)
         if size is None:
             size, full = (luma.shape[1], luma.shape[0]), frame_full
         elif (luma.shape[1], luma.shape[0]) != size:
-            luma = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+            luma, chroma = cv2.resize(luma, size, interpolation=cv2.INTER_AREA), None
         lumas.append(luma)
+        chromas.append(chroma)
     if len(lumas) < 3:
         raise OptionError(f"calibration needs at least 3 frames where nothing changed, got {len(lumas)}")
     assert size is not None and full is not None
 
     mask = _region_mask(settings, size, full)
     sample = _sample_index((size[1], size[0]), mask)
-    references = [_Reference(luma, sample) for luma in lumas]
-    pairs = [(references[0], lumas[i]) for i in range(1, len(lumas))]
-    pairs += [(references[i - 1], lumas[i]) for i in range(2, len(lumas))]
+    references = [_Reference(luma, sample, chroma) for luma, chroma in zip(lumas, chromas)]
+    pairs = [(references[0], i) for i in range(1, len(lumas))]
+    pairs += [(references[i - 1], i) for i in range(2, len(lumas))]
 
-    # pass 1: how far each pixel strays between static frames, measured exactly as the
-    # detector measures change; the floor puts the threshold just above it, so places that
-    # always move (leaves, water, a screen) stop counting and the rest stays sensitive
-    excess = np.stack([_compare(r, f, settings, mask, sample, None).excess for r, f in pairs])
-    # a short clip shows a moving place only a few times: its neighbourhood's largest stray,
-    # with a margin, stands for what it can do
-    stray = excess.max(axis=0) * np.float32(2.0 / settings.sensitivity)
-    floor = cv2.GaussianBlur(cv2.dilate(stray, np.ones((7, 7), np.uint8)), (0, 0), 1.5)
+    # pass 1: where do static frames, compared exactly as the detector compares, show
+    # change that noise does not explain? Those places (leaves, water, a screen) get a floor
+    # just above the largest stray seen in their neighbourhood; everywhere else the live
+    # noise estimate keeps ruling, so calibration never makes the detector less sensitive
+    # to noise than it is by default
+    first = [_compare(r, lumas[i], settings, mask, sample, None, chroma=chromas[i], want_excess=True) for r, i in pairs]
+    excess = np.stack([c.excess for c in first if c.excess is not None])
+    moving = np.zeros(excess.shape[1:], np.uint8)
+    for c in first:
+        moving |= c.changed.view(np.uint8)
+    wide = np.ones((7, 7), np.uint8)
+    moving = cv2.dilate(moving, wide)
+    stray = np.where(moving > 0, excess.max(axis=0) * np.float32(2.0), np.float32(0)).astype(np.float32)
+    floor = cv2.GaussianBlur(cv2.dilate(stray, wide), (0, 0), 1.5)
     spread = np.maximum(excess, 0).mean(axis=0)
 
     # pass 2: the scores the static pairs get with that floor
-    results = [_compare(r, f, settings, mask, sample, floor) for r, f in pairs]
+    results = [_compare(r, lumas[i], settings, mask, sample, floor, chroma=chromas[i]) for r, i in pairs]
     areas = [r.area for r in results]
     lights = [abs(math.log(r.ratio)) for r in results]
     min_area = max(settings.min_area / 2, margin * max(areas))
@@ -868,10 +1022,10 @@ def calibrate_detector(
         "analysis_size": list(size),
         "correlation": float(np.median([r.correlation for r in results])),
         "stray_median": float(np.median(spread)),
-        "stray_p99": float(np.quantile(stray * settings.sensitivity, 0.99)),
+        "moving_share": float((moving > 0).mean()),
         "static_area_max": float(max(areas)),
         "static_light_max": float(math.exp(max(lights))),
         "min_area": float(min_area),
         "lighting": float(lighting),
     }
-    return NoiseProfile(size=size, noise_map=floor, settings=calibrated, report=report)
+    return NoiseProfile(size=size, stray_map=floor, settings=calibrated, report=report)

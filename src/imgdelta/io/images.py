@@ -133,6 +133,7 @@ def load_image(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     name: str | None = None,
     draft_size: int | None = None,
+    gray: bool = False,
 ) -> LoadedImage:
     """Decode a file, bytes, PIL image or array into a :class:`LoadedImage`.
 
@@ -154,6 +155,9 @@ def load_image(
         Decode JPEG files at the smallest scale (1/2, 1/4 or 1/8, which the decoder gets
         almost for free) whose longer side is still at least this many pixels; other
         formats decode at full size. ``LoadedImage.scale`` tells the scale used.
+    gray : bool
+        Return BT.601 luma only, (H, W, 1). Colour JPEG files then decode straight to luma
+        (their Y channel), which skips the colour conversion; other images are converted.
 
     Raises
     ------
@@ -164,17 +168,17 @@ def load_image(
     """
     background = parse_alpha(alpha)
     if isinstance(image, LoadedImage):
-        return image
+        return _grayed(image, gray)
     if isinstance(image, np.ndarray):
-        return _from_array(image, data_range, background, name or "<array>")
+        return _grayed(_from_array(image, data_range, background, name or "<array>"), gray)
     if isinstance(image, (bytes, bytearray, memoryview)):
-        return _decode(bytes(image), name or "<bytes>", background, max_pixels, draft_size)
+        return _grayed(_decode(bytes(image), name or "<bytes>", background, max_pixels, draft_size, gray), gray)
     if isinstance(image, (str, os.PathLike)):
         path = Path(image)
-        return _decode(_read_file(path), name or str(image), background, max_pixels, draft_size)
+        return _grayed(_decode(_read_file(path), name or str(image), background, max_pixels, draft_size, gray), gray)
     pil_image = _as_pil_image(image)
     if pil_image is not None:
-        return _from_pil(pil_image, name or "<PIL image>", background, orientation=1, fmt=None)
+        return _grayed(_from_pil(pil_image, name or "<PIL image>", background, orientation=1, fmt=None), gray)
     raise OptionError(
         f"cannot use an object of type {type(image).__name__} as an image: "
         "pass a path, bytes, a PIL image or a NumPy array"
@@ -339,30 +343,49 @@ def _load(pil, source: str) -> None:
         raise InputError(f"{source}: cannot decode {pil.format or 'image'} data ({_describe(exc)})") from None
 
 
-def _decode(data: bytes, source: str, background, max_pixels: int | None, draft_size: int | None = None) -> LoadedImage:
+def _grayed(loaded: LoadedImage, gray: bool) -> LoadedImage:
+    if not gray or loaded.channels == 1:
+        return loaded
+    import cv2
+
+    luma = cv2.cvtColor(np.ascontiguousarray(loaded.pixels), cv2.COLOR_RGB2GRAY)[:, :, None]
+    luma.setflags(write=False)
+    return replace(loaded, pixels=luma)
+
+
+def _decode(data: bytes, source: str, background, max_pixels: int | None, draft_size: int | None = None, gray: bool = False) -> LoadedImage:
     with _quiet_decoding():
-        return _decode_quietly(data, source, background, max_pixels, draft_size)
+        return _decode_quietly(data, source, background, max_pixels, draft_size, gray)
 
 
-def _draft(pil, draft_size: int | None) -> float:
-    """Ask the JPEG decoder for a reduced scale; returns the scale it will deliver."""
-    if draft_size is None or pil.format != "JPEG":
+def _draft(pil, draft_size: int | None, gray: bool = False) -> float:
+    """Ask the JPEG decoder for a reduced scale (and luma only); returns the scale it will deliver."""
+    if pil.format != "JPEG":
+        return 1.0
+    if draft_size is None:
+        if gray and pil.mode == "RGB":
+            pil.draft("L", pil.size)
         return 1.0
     if draft_size < 1:
         raise OptionError(f"draft_size={draft_size} must be a positive number of pixels")
     width, height = pil.size
     longest = max(width, height)
+    mode = "L" if gray and pil.mode == "RGB" else pil.mode
     if draft_size >= longest:
+        if mode != pil.mode:
+            pil.draft(mode, pil.size)
         return 1.0
     factor = draft_size / longest
-    pil.draft(pil.mode, (max(1, math.ceil(width * factor)), max(1, math.ceil(height * factor))))
+    pil.draft(mode, (max(1, math.ceil(width * factor)), max(1, math.ceil(height * factor))))
     return pil.size[0] / width
 
 
-def _decode_quietly(data: bytes, source: str, background, max_pixels: int | None, draft_size: int | None = None) -> LoadedImage:
+def _decode_quietly(
+    data: bytes, source: str, background, max_pixels: int | None, draft_size: int | None = None, gray: bool = False
+) -> LoadedImage:
     pil = _open(data, source, max_pixels)
     fmt = pil.format
-    scale = _draft(pil, draft_size)
+    scale = _draft(pil, draft_size, gray)
     orientation = _exif_orientation(pil)
     if _needs_full_depth_decoder(pil, data):
         if fmt == "TIFF" and pil.tag_v2.get(284) == 2:

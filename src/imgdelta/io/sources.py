@@ -223,7 +223,7 @@ def open_source(
         stream, ``image/*`` a snapshot).
     analysis_size : int or None
         Longer side of ``Frame.pixels``. Folder and snapshot images keep the size the JPEG
-        decoder gives for free (at least this, at most twice this); video frames are
+        decoder gives for free (at least this, at most 1.5 times this); video frames are
         shrunk to it. Never enlarged. None keeps full size.
     interval : float or None
         Live sources only: seconds between yielded frames, on a steady clock. None yields
@@ -429,8 +429,11 @@ def _shrink(array: np.ndarray, analysis_size: int) -> np.ndarray:
 
 
 def _analysis_pixels(loaded_pixels: np.ndarray, analysis_size: int | None) -> np.ndarray:
-    """Decoded float pixels, shrunk only when the decoder left them over twice too large."""
-    if analysis_size is None or max(loaded_pixels.shape[:2]) <= 2 * analysis_size:
+    """Decoded float pixels, shrunk only when the decoder left them over 1.5 times too large.
+
+    The change detector applies the same rule, so it never resamples a source's frames.
+    """
+    if analysis_size is None or max(loaded_pixels.shape[:2]) <= 1.5 * analysis_size:
         return loaded_pixels
     pixels = _shrink(loaded_pixels, analysis_size)
     pixels.setflags(write=False)
@@ -805,7 +808,7 @@ class _CaptureSource(FrameSource):
             raise StopIteration
         capture = self._capture
         if capture is None:
-            raise SourceLostError(f"{self.description}: lost; call reopen() to try again")
+            raise SourceLostError(f"{self.description}: lost")
         if self._ticker is not None:
             deadline = self._ticker.next_deadline()
             while time.monotonic() < deadline:  # keep the device's buffer drained: the frame kept is fresh
@@ -830,7 +833,7 @@ class _CaptureSource(FrameSource):
             self._capture.release()
             self._capture = None
         what = "the device stopped sending frames (unplugged?)" if self._camera else "the stream stopped sending frames"
-        raise SourceLostError(f"{self.description}: {what}; reopen() tries again")
+        raise SourceLostError(f"{self.description}: {what}")
 
     def reopen(self) -> None:
         """Release the device or connection and open it again, once."""
@@ -924,7 +927,7 @@ class _SnapshotSource(FrameSource):
         try:
             return _fetch(self._url, _HTTP_TIMEOUT)
         except Exception as exc:
-            raise SourceLostError(f"{self.description}: {_reason(exc)}; reopen() tries again") from None
+            raise SourceLostError(f"{self.description}: {_reason(exc)}") from None
 
     def _frame(self, fetched: _Fetched) -> Frame:
         suffix = _SUFFIX_OF_TYPE.get(fetched.content_type)

@@ -232,6 +232,9 @@ def filter_frames(
     result.resumed = rows_done
     opened: FrameSource | None = None
     row = rows_done
+    # True from the detector's update until the frame's row is recorded: the detector is then
+    # ahead of OUT (a kept frame's reference may not be stored), so its state must not be saved
+    in_frame = False
     try:
         if frames is None:
             start = 0
@@ -256,6 +259,7 @@ def filter_frames(
                 result.stopped = "stop requested"
                 break
             decision: Decision | None = None
+            in_frame = True
             if frame.error is not None or frame.pixels is None:
                 result.errors.append({"name": frame.name, "error": frame.error or "no pixels"})
                 manifest.record(FrameRecord(idx=row, name=frame.name, time=frame.time, decision="error", reason=frame.error or "no pixels"))
@@ -285,6 +289,7 @@ def filter_frames(
             row += 1
             result.total += 1
             position = frame.index + 1
+            in_frame = False
             now = _time.monotonic()
             if (decision is not None and decision.keep) or now - last_commit >= COMMIT_EVERY:
                 manifest.commit(_state_blob(detector, position), row - 1)
@@ -305,9 +310,13 @@ def filter_frames(
         _whole_run(result, manifest)
     finally:
         # also on the way out of an error or a signal: every buffered row describes a frame
-        # that is completely stored, so committing it loses nothing and lies about nothing
+        # that is completely stored, so committing it loses nothing and lies about nothing.
+        # Not when a frame was cut short (a full disk while storing it, a signal): the
+        # detector already took it as its reference, and saving that state would make the
+        # resumed run skip the change that was never stored. Its buffered rows are dropped
+        # with it: a folder or video resumes before them, a camera loses only skip rows.
         try:
-            if manifest.pending:
+            if manifest.pending and not in_frame:
                 manifest.commit(_state_blob(detector, position), row - 1)
         except StorageError:
             pass
