@@ -8,7 +8,15 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .decide.change import ChangeDetector, Decision, DetectorSettings, NoiseProfile, calibrate_detector, has_changed
+from .decide.change import (
+    ChangeDetector,
+    Decision,
+    DetectorSettings,
+    NoiseProfile,
+    PreparedFrame,
+    calibrate_detector,
+    has_changed,
+)
 from .decide.verdict import Rule, Tolerance, Verdict, parse_rule
 from .errors import (
     ImgDeltaError,
@@ -47,6 +55,7 @@ __all__ = [
     "NoiseProfile",
     "OptionError",
     "PerceptualHash",
+    "PreparedFrame",
     "Preprocess",
     "Rule",
     "SizeMismatchError",

@@ -177,3 +177,22 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("50", (50, None)), ("50f", (50, None)), ("30s", (None, 30.0)), ("10m", (None, 600.0)), ("2h", (None, 7200.0)), ("1.5 min", (None, 90.0))],
+)
+def test_gaps_are_frames_or_durations(text, expected):
+    from imgdelta.cli.timelapse import parse_gap
+
+    assert parse_gap(text, "--max-gap") == expected
+
+
+@pytest.mark.parametrize("text", ["0", "soon", "1.5f", "-3s", "10 days"])
+def test_a_bad_gap_names_the_option(text):
+    from imgdelta.cli.timelapse import parse_gap
+    from imgdelta.errors import OptionError
+
+    with pytest.raises(OptionError, match="--max-gap"):
+        parse_gap(text, "--max-gap")

@@ -339,3 +339,15 @@ def test_the_background_reference_adapts_to_a_lasting_change():
     kept = [i for i, d in enumerate(decisions) if d.keep]
     assert kept[0] == 0 and 3 in kept
     assert not any(d.keep for d in decisions[40:])  # the background has learnt the parked object
+
+
+def test_a_prepared_frame_gives_the_same_decision_as_the_frame():
+    rng = np.random.default_rng(SEED + 13)
+    camera = Camera(rng)
+    base = scene("rocket")
+    frames = [camera(base), camera(paste(base, scene("coffee"), 0.02, (0.4, 0.4), rng))]
+    direct = feed(ChangeDetector(), frames)
+    detector = ChangeDetector()
+    prepared = [detector.prepare(f) for f in frames]
+    assert detector.prepare(prepared[0]) is prepared[0]
+    assert [detector.update(p).score for p in prepared][1] == direct[1].score

@@ -538,3 +538,20 @@ def test_frames_print_briefly():
     frame = Frame(index=3, name="a.png", time=None, pixels=np.zeros((2, 4, 1), np.float32), image=None, data=None, path=None)
     assert repr(frame) == "Frame(index=3, name='a.png', pixels=2x4x1)"
     assert frame.suffix == ".jpg" and frame.error is None
+
+
+def test_prepare_runs_on_every_decoded_frame_and_its_result_travels_with_it(small_folder):
+    import threading
+
+    folder, names = small_folder
+    threads = set()
+
+    def prepare(pixels):
+        threads.add(threading.current_thread().name)
+        return float(pixels.mean())
+
+    source = open_source(folder, workers=2)
+    source.prepare = prepare
+    frames = list(source)
+    assert [f.prepared for f in frames] == [pytest.approx(float(f.pixels.mean())) for f in frames]
+    assert all(name.startswith("imgdelta-decode") for name in threads)

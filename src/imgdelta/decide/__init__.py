@@ -1,6 +1,6 @@
 """Scores -> decisions: verdicts from tolerances and rules; keep-or-skip for frame sequences."""
 
-from .change import ChangeDetector, Decision, DetectorSettings, NoiseProfile, calibrate_detector, has_changed
+from .change import ChangeDetector, Decision, DetectorSettings, NoiseProfile, PreparedFrame, calibrate_detector, has_changed
 from .verdict import Rule, Tolerance, Verdict, judge, parse_rule
 
 __all__ = [
@@ -8,6 +8,7 @@ __all__ = [
     "Decision",
     "DetectorSettings",
     "NoiseProfile",
+    "PreparedFrame",
     "Rule",
     "Tolerance",
     "Verdict",

@@ -52,6 +52,7 @@ __all__ = [
     "Decision",
     "DetectorSettings",
     "NoiseProfile",
+    "PreparedFrame",
     "calibrate_detector",
     "has_changed",
 ]
@@ -63,6 +64,8 @@ REFERENCES: tuple[str, ...] = ("kept", "previous", "background")
 _NOISE_BANDS = 4
 #: Entries of the intensity -> noise lookup table.
 _LUT_SIZE = 64
+_LUT_GRID = np.linspace(0, 1, _LUT_SIZE)
+_DIAGONAL = np.diag_indices(4)
 #: Comparisons between two measurements of the noise level.
 _NOISE_REFRESH = 4
 #: Largest noise-correlation factor believed from a single comparison (see _noise_lut).
@@ -178,6 +181,16 @@ class DetectorSettings:
             values["roi"] = tuple(values["roi"])
         values["ignore"] = tuple(tuple(r) for r in values.get("ignore", ()))
         return cls(**values)
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedFrame:
+    """A frame reduced for the detector (:meth:`ChangeDetector.prepare`): luma, colour
+    planes at half its size (None for gray frames) and the frame's full (width, height)."""
+
+    luma: np.ndarray
+    chroma: np.ndarray | None
+    full_size: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -304,7 +317,7 @@ def _chroma_size(width: int, height: int) -> tuple[int, int]:
 
 
 def _split(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(luma, chroma at half the size, centred on 0) from a float32 RGB image in [0, 1].
+    """(luma, chroma planes (2, H/2, W/2), centred on 0) from a float32 RGB image in [0, 1].
 
     Cr and Cb as in BT.601 (0.713 (R - Y), 0.564 (B - Y)), computed on the half-size image:
     OpenCV's float YCrCb conversion of the whole image costs more than the rest together.
@@ -315,9 +328,9 @@ def _split(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     size = _chroma_size(luma.shape[1], luma.shape[0])
     half = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     half_luma = cv2.cvtColor(half, cv2.COLOR_RGB2GRAY)
-    chroma = np.empty(half.shape[:2] + (2,), np.float32)
-    np.multiply(half[:, :, 0] - half_luma, np.float32(0.713), out=chroma[:, :, 0])
-    np.multiply(half[:, :, 2] - half_luma, np.float32(0.564), out=chroma[:, :, 1])
+    chroma = np.empty((2,) + half.shape[:2], np.float32)  # planar: each plane contiguous
+    np.multiply(half[:, :, 0] - half_luma, np.float32(0.713), out=chroma[0])
+    np.multiply(half[:, :, 2] - half_luma, np.float32(0.564), out=chroma[1])
     return luma, chroma
 
 
@@ -409,10 +422,10 @@ class _Comparison:
 
 
 def _sample_index(shape: tuple[int, int], mask: np.ndarray | None) -> np.ndarray:
-    """A fixed, evenly spread subset of pixel indices for the global fits (about 4000)."""
+    """A fixed, evenly spread subset of pixel indices for the global fits (about 2500)."""
     count = shape[0] * shape[1]
     flat = np.flatnonzero(mask) if mask is not None else np.arange(count)
-    step = max(1, len(flat) // 4000)
+    step = max(1, len(flat) // 2500)
     return flat[::step]
 
 
@@ -446,16 +459,25 @@ def _fit_light_and_shift(reference: _Reference, frame: np.ndarray, sample: np.nd
     target = frame.ravel()[sample].astype(np.float64)
     weighted = transposed
     coef = np.array([1.0, 0.0, 0.0, 0.0])
+    inliers: np.ndarray | None = None
     for _ in range(3):
         normal = weighted @ design
-        normal[np.diag_indices(4)] += 1e-9
+        normal[_DIAGONAL] += 1e-9
         try:
             coef = np.linalg.solve(normal, weighted @ target)
         except np.linalg.LinAlgError:
             break
         residual = np.abs(target - design @ coef)
-        spread = 1.4826 * _median(residual) + 1e-4
-        weighted = transposed * (residual <= 3 * spread)
+        if inliers is None:
+            # the first fit saw every pixel, changed ones too: a median is needed (on half
+            # the sample; its precision is plenty for a clipping limit)
+            spread = 1.4826 * _median(residual[::2]) + 1e-4
+        else:
+            # the later ones saw inliers only: their root mean square is the noise
+            kept = residual[inliers]
+            spread = math.sqrt(float(kept @ kept) / max(len(kept), 1)) + 1e-4
+        inliers = residual <= 3 * spread
+        weighted = transposed * inliers
     gain = coef[0] if abs(coef[0]) > 1e-3 else 1.0
     if math.hypot(coef[2] / gain, coef[3] / gain) >= _MAX_JITTER:
         # a camera that moved this far is a change, and the linear model no longer holds
@@ -482,24 +504,28 @@ def _noise_lut(difference: np.ndarray, intensity: np.ndarray, sample: np.ndarray
     count = len(sample)
     if count < 32 * _NOISE_BANDS:
         return np.zeros(_LUT_SIZE, np.float32), 1.0
-    # sorting the sample by intensity makes every band a contiguous slice
-    order = np.argsort(intensity.ravel()[sample], kind="stable")
-    ordered = sample[order]
-    level = intensity.ravel()[ordered]
-    here = flat[ordered]
-    neighbour = np.abs(flat[np.minimum(ordered + 1, flat.size - 1)] - here)
+    level = intensity.ravel()[sample]
+    here = flat[sample]
+    neighbour = np.abs(flat[np.minimum(sample + 1, flat.size - 1)] - here)
     np.abs(here, out=here)
+    # band edges and middles from one partial sort of the intensities
+    cuts = [count * k // (2 * _NOISE_BANDS) for k in range(1, 2 * _NOISE_BANDS)]
+    marks = np.partition(level, cuts)[cuts]
+    band = np.searchsorted(marks[1::2], level)
     centres, sigmas, ratios = [], [], []
     for b in range(_NOISE_BANDS):
-        start, stop = count * b // _NOISE_BANDS, count * (b + 1) // _NOISE_BANDS
+        chosen = band == b
+        if np.count_nonzero(chosen) < 16:
+            continue
         # the light fit has removed the difference's median, so |d| needs no re-centring
-        low = 1.4826 / math.sqrt(2) * _median(neighbour[start:stop])
-        spread = 1.4826 * _median(here[start:stop])
+        low = 1.4826 / math.sqrt(2) * _median(neighbour[chosen])
+        spread = 1.4826 * _median(here[chosen])
         sigmas.append(low)
         ratios.append(spread / low if low > 0 else 1.0)
-        centres.append(float(level[(start + stop) // 2]))
-    grid = np.linspace(0, 1, _LUT_SIZE)
-    return np.interp(grid, centres, sigmas).astype(np.float32), float(np.median(ratios))
+        centres.append(float(marks[2 * b]))
+    if not sigmas:
+        return np.zeros(_LUT_SIZE, np.float32), 1.0
+    return np.interp(_LUT_GRID, centres, sigmas).astype(np.float32), float(np.median(ratios))
 
 
 def _coarse_change(
@@ -552,16 +578,16 @@ def _chroma_change(
     """
     import cv2
 
-    height, width = frame.shape[:2]
+    height, width = frame.shape[1:]
     if min(height, width) < 4:
         return 0.0, np.zeros((height, width), np.uint8)
     kernel = np.ones((3, 3), np.uint8)
     planes = []
     raw = np.zeros((height, width), np.uint8)
-    for channel in range(2):
-        now = np.ascontiguousarray(frame[:, :, channel])
-        before = np.ascontiguousarray(reference[:, :, channel]) * np.float32(gain)
+    for now, then in zip(frame, reference):  # Cr, then Cb: contiguous planes
+        before = then * np.float32(gain)
         difference = now - before
+        # a white-balance shift moves the whole plane: its median
         balance = np.float32(_median(difference.ravel()[::3]))
         before += balance
         difference -= balance
@@ -721,12 +747,23 @@ class ChangeDetector:
 
     # -- the main entry point -----------------------------------------------------------
 
+    def prepare(self, frame: Any) -> PreparedFrame:
+        """The part of :meth:`update` that needs no earlier frame: decoding and reducing.
+
+        Safe to call from other threads (a decoder's), so that work runs beside the
+        comparisons; pass the result to :meth:`update`.
+        """
+        if isinstance(frame, PreparedFrame):
+            return frame
+        luma, chroma, full = _frame_luma(frame, self.settings.analysis_size)
+        return PreparedFrame(luma, chroma, full)
+
     def update(self, frame: Any, *, time: float | None = None, full_size: tuple[int, int] | None = None) -> Decision:
         """Decide about the next frame.
 
         Parameters
         ----------
-        frame : path, bytes, PIL image, NumPy array (uint8, or float in [0, 1]) or LoadedImage
+        frame : path, bytes, PIL image, NumPy array (uint8, or float in [0, 1]), LoadedImage or PreparedFrame
             The frame. Paths to JPEG files are decoded at a reduced scale.
         time : float, optional
             The frame's time in seconds, for the ``*_gap_seconds`` policies.
@@ -734,19 +771,21 @@ class ChangeDetector:
             The frame's full resolution when ``frame`` is already reduced (rectangles in
             the settings are in full-resolution pixels).
         """
-        luma, chroma, full = _frame_luma(frame, self.settings.analysis_size)
-        return self._update(luma, chroma, time=time, full_size=full_size or full)
+        prepared = self.prepare(frame)
+        return self._update(prepared.luma, prepared.chroma, time=time, full_size=full_size or prepared.full_size)
 
     def _update(self, luma: np.ndarray, chroma: np.ndarray | None, *, time: float | None, full_size: tuple[int, int] | None) -> Decision:
         settings = self.settings
         index = self._count
         self._count += 1
         luma = self._fit_geometry(luma, full_size)
-        if chroma is not None and chroma.shape[:2] != (luma.shape[0] // 2, luma.shape[1] // 2):
+        if chroma is not None and chroma.shape[1:] != (luma.shape[0] // 2, luma.shape[1] // 2):
             chroma = None  # a frame of another size, resampled: judge it on luma alone
 
-        mean = float(luma.mean())
-        spread = float(luma.std())
+        import cv2
+
+        means, deviations = cv2.meanStdDev(luma)  # one pass; NumPy's std takes three
+        mean, spread = float(means[0, 0]), float(deviations[0, 0])
         base = {"brightness": mean, "contrast": spread}
         if settings.skip_dark is not None and mean < settings.skip_dark:
             return Decision(False, "dark", f"dark frame: mean {mean:.3f} < {settings.skip_dark:g}", mean, settings.skip_dark, base, index)

@@ -132,6 +132,9 @@ class Frame:
         type's for snapshots, ``".jpg"`` otherwise.
     full_size : (width, height) or None
         The frame's full resolution (``pixels`` may be reduced); None for error frames.
+    prepared : object
+        What the source's ``prepare`` callable returned for ``pixels`` (computed in the
+        decoding thread), or None.
     """
 
     index: int
@@ -144,6 +147,7 @@ class Frame:
     error: str | None = None
     suffix: str = ".jpg"
     full_size: tuple[int, int] | None = None
+    prepared: Any = None
 
     def __repr__(self) -> str:
         if self.pixels is not None:
@@ -178,6 +182,12 @@ class FrameSource:
     live: bool = False
     length: int | None = None
     fps: float | None = None
+    #: Called on each frame's pixels in the decoding thread; its result is ``Frame.prepared``.
+    #: Lets per-frame work that needs no earlier frame run beside the decoding.
+    prepare: Any = None
+
+    def _prepared(self, pixels: np.ndarray | None) -> Any:
+        return self.prepare(pixels) if self.prepare is not None and pixels is not None else None
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -525,7 +535,8 @@ class _FolderSource(FrameSource):
             loaded = load_image(path, draft_size=self._analysis_size, max_pixels=self._max_pixels)
         except InputError as exc:
             return Frame(pixels=None, error=_first_line(str(exc)), **common)
-        return Frame(pixels=_analysis_pixels(loaded.pixels, self._analysis_size), full_size=_full_size(loaded), **common)
+        pixels = _analysis_pixels(loaded.pixels, self._analysis_size)
+        return Frame(pixels=pixels, full_size=_full_size(loaded), prepared=self._prepared(pixels), **common)
 
     def close(self) -> None:
         for iterator in list(self._iterators):
@@ -689,7 +700,10 @@ class _VideoSource(FrameSource):
             when: float | None = seconds
         else:
             name, when = f"{self._path.stem}_{index:06d}", None
-        return Frame(index=index, name=name, time=when, pixels=pixels, image=rgb, data=None, path=None, full_size=(rgb.shape[1], rgb.shape[0]))
+        return Frame(
+            index=index, name=name, time=when, pixels=pixels, image=rgb, data=None, path=None,
+            full_size=(rgb.shape[1], rgb.shape[0]), prepared=self._prepared(pixels),
+        )
 
 
 def _fourcc(value: float) -> str:
@@ -823,7 +837,7 @@ class _CaptureSource(FrameSource):
         rgb, pixels = _from_bgr(bgr, self._analysis_size)
         frame = Frame(
             index=self._count, name=_timestamp_name(wall), time=wall, pixels=pixels, image=rgb, data=None, path=None,
-            full_size=(rgb.shape[1], rgb.shape[0]),
+            full_size=(rgb.shape[1], rgb.shape[0]), prepared=self._prepared(pixels),
         )
         self._count += 1
         return frame
@@ -938,7 +952,8 @@ class _SnapshotSource(FrameSource):
         except InputError as exc:
             return Frame(pixels=None, error=_first_line(str(exc)), suffix=suffix or ".bin", **common)
         suffix = suffix or _SUFFIX_OF_FORMAT.get(loaded.format or "", ".img")
-        return Frame(pixels=_analysis_pixels(loaded.pixels, self._analysis_size), suffix=suffix, full_size=_full_size(loaded), **common)
+        pixels = _analysis_pixels(loaded.pixels, self._analysis_size)
+        return Frame(pixels=pixels, suffix=suffix, full_size=_full_size(loaded), prepared=self._prepared(pixels), **common)
 
     def reopen(self) -> None:
         """Fetch the URL once; its image is the next frame. SourceLostError if it fails."""

@@ -248,6 +248,7 @@ def filter_frames(
             )
             description = opened.description
             result.source = description
+            opened.prepare = detector.prepare  # reduce frames in the decoding threads
             frames = opened
             total = max(0, opened.length - start) if opened.length is not None and not opened.live else None
         else:
@@ -265,7 +266,9 @@ def filter_frames(
                 manifest.record(FrameRecord(idx=row, name=frame.name, time=frame.time, decision="error", reason=frame.error or "no pixels"))
             else:
                 decoded += 1
-                decision = detector.update(frame.pixels, time=frame.time, full_size=frame.full_size)
+                decision = detector.update(
+                    frame.prepared if frame.prepared is not None else frame.pixels, time=frame.time, full_size=frame.full_size
+                )
                 kept_name = None
                 if decision.keep:
                     kept_name = _store(frame, out_dir, mode)
