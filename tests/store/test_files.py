@@ -6,6 +6,7 @@ import ast
 import errno
 import io
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -81,18 +82,39 @@ def test_write_atomic_into_a_missing_folder(tmp_path):
         write_atomic(target, b"data")
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores folder permissions")
-def test_write_atomic_into_a_read_only_folder(tmp_path):
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    (folder / "old.jpg").write_bytes(b"old")
-    folder.chmod(0o500)
+def test_write_atomic_into_a_read_only_folder():
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp())
     try:
-        with pytest.raises(StorageError, match=r"cannot write .*old\.jpg: permission denied"):
-            write_atomic(folder / "old.jpg", b"new")
+        base.chmod(0o755)  # reachable by the unprivileged writer
+        folder = base / "ro"
+        folder.mkdir()
+        (folder / "old.jpg").write_bytes(b"old")
+        folder.chmod(0o555)
+        # root ignores folder permissions: the writing process gives its privileges up first
+        code = textwrap.dedent(
+            """
+            import os, sys
+            from imgdelta.store import write_atomic
+            from imgdelta.errors import StorageError
+            if os.geteuid() == 0:
+                os.setgid(65534)
+                os.setuid(65534)
+            try:
+                write_atomic(sys.argv[1], b"new")
+            except StorageError as exc:
+                print(exc)
+            """
+        )
+        done = subprocess.run([sys.executable, "-c", code, str(folder / "old.jpg")], capture_output=True, text=True, timeout=60)
+        assert re.search(r"cannot write .*old\.jpg: permission denied", done.stdout), (done.stdout, done.stderr)
         assert (folder / "old.jpg").read_bytes() == b"old"
+        assert sorted(p.name for p in folder.iterdir()) == ["old.jpg"]
     finally:
-        folder.chmod(0o700)
+        (base / "ro").chmod(0o755) if (base / "ro").exists() else None
+        shutil.rmtree(base, ignore_errors=True)
 
 
 _FILE_SIZE_LIMIT_CHILD = textwrap.dedent(

@@ -13,14 +13,18 @@ One comparison, in order:
    that moved further has changed the picture); a brightness ratio beyond ``lighting`` is
    itself a change ("lights on/off").
 2. **Noise**: the noise level, as a function of intensity, is measured on the difference
-   itself (median absolute deviation per intensity band, checked against the spread of
-   neighbouring-pixel differences so a real change cannot inflate it much). A calibrated
-   profile adds a per-pixel floor learned from frames where nothing changed, which also
-   silences places that always move (leaves, water, a clock).
+   itself, from differences between neighbouring pixels (median absolute deviation per
+   intensity band), which a smooth real change barely touches; how much the noise is
+   correlated between neighbours is learnt over the sequence. A calibration profile adds,
+   where frames that showed nothing happening still moved (leaves, water, a screen), a
+   floor just above what they did there.
 3. **Significance**: a pixel has changed when the frame leaves the range of the reference's
    3x3 neighbourhood (and the other way round) by more than ``sensitivity`` noise deviations
    and by at least ``min_contrast``. A 3x3 opening removes specks; the changed share of the
-   frame is the score, kept when it reaches ``min_area``.
+   frame is the score, kept when it reaches ``min_area``. The same share is also measured
+   at a quarter of the resolution (a pool of light is smooth but large) and on the colour
+   planes at half resolution (a brown bag on a red car changes colour, not brightness);
+   the largest counts.
 
 Classic metrics can replace steps 2-3: ``DetectorSettings(metric="ssim", threshold=0.95)``
 keeps a frame when SSIM against the reference falls below 0.95 (any registered metric;
@@ -234,8 +238,8 @@ class NoiseProfile:
     ``stray_map`` is, at the analysis geometry ``size``, the smallest change (on the [0, 1]
     scale) that counts at each pixel: zero where the static frames showed only noise (the
     live noise estimate rules there), and just above what they showed where something
-    always moves (leaves, water, a screen). ``settings`` are the thresholds chosen from the static
-    frames; ``report`` describes what was measured (for people).
+    always moves (leaves, water, a screen). ``settings`` are the thresholds chosen from the
+    static frames; ``report`` describes what was measured (for people).
     """
 
     size: tuple[int, int]
@@ -244,7 +248,7 @@ class NoiseProfile:
     report: Mapping[str, Any] = field(default_factory=dict)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the profile as JSON (the noise map on a coarse grid, as nested lists)."""
+        """Write the profile as JSON (the stray map on a coarse grid, as nested lists)."""
         grid = _coarse(self.stray_map)
         document = {
             "format": "imgdelta-noise-profile",
@@ -298,7 +302,7 @@ def _expand(grid: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------
-# Frames -> analysis luma
+# Frames -> the small images the decision is made on
 
 
 def _analysis_shape(width: int, height: int, size: int) -> tuple[int, int]:
@@ -334,7 +338,7 @@ def _split(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return luma, chroma
 
 
-def _frame_luma(frame: Any, size: int) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
+def _analysis_frame(frame: Any, size: int) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
     """Luma (float32, [0, 1]) at about ``size`` on the longer side, chroma (Cr, Cb, centred
     on 0) at half that for colour frames (None for gray ones), and the full (w, h)."""
     import cv2
@@ -715,7 +719,12 @@ class ChangeDetector:
     profile : NoiseProfile, optional
         A calibration from :func:`calibrate_detector`. Its thresholds replace those in
         ``settings`` unless settings are given explicitly as well, in which case the
-        profile only adds its per-pixel noise floor.
+        profile only adds its per-pixel floor where the static frames moved.
+
+    Attributes
+    ----------
+    last_change : numpy.ndarray or None
+        Where the last comparison found change: a bool map at the analysis resolution.
 
     Examples
     --------
@@ -755,7 +764,7 @@ class ChangeDetector:
         """
         if isinstance(frame, PreparedFrame):
             return frame
-        luma, chroma, full = _frame_luma(frame, self.settings.analysis_size)
+        luma, chroma, full = _analysis_frame(frame, self.settings.analysis_size)
         return PreparedFrame(luma, chroma, full)
 
     def update(self, frame: Any, *, time: float | None = None, full_size: tuple[int, int] | None = None) -> Decision:
@@ -1015,7 +1024,7 @@ def calibrate_detector(
     size: tuple[int, int] | None = None
     full: tuple[int, int] | None = None
     for frame in frames:
-        luma, chroma, frame_full = _frame_luma(frame, settings.analysis_size)
+        luma, chroma, frame_full = _analysis_frame(frame, settings.analysis_size)
         if size is None:
             size, full = (luma.shape[1], luma.shape[0]), frame_full
         elif (luma.shape[1], luma.shape[0]) != size:

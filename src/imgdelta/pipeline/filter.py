@@ -219,15 +219,12 @@ def filter_frames(
         raise OptionError(f"mode {mode!r} is not copy, link or move")
     started = _time.monotonic()
     out_dir = Path(out)
-    given = settings
     if settings is None:
         settings = profile.settings if profile is not None else DetectorSettings()
     if isinstance(source, (str, os.PathLike)) and Path(source).is_dir() and Path(source).resolve() == out_dir.resolve():
         raise OptionError("the output folder must not be the source folder")
     description = str(source)
     manifest, detector, position, rows_done = open_run(out_dir, settings, profile, description)
-    if given is None and profile is not None:
-        detector.settings = settings
     result = FilterResult(source=description, out=out_dir, settings=settings, calibrated=profile is not None)
     result.resumed = rows_done
     opened: FrameSource | None = None
@@ -329,8 +326,6 @@ def filter_frames(
             manifest.close()
     result.seconds = _time.monotonic() - started
     return result
-
-
 
 
 def _whole_run(result: FilterResult, manifest: Manifest) -> None:
