@@ -213,6 +213,11 @@ def _print_summary(result: Any, profile: Any) -> None:
         f"unreadable {len(result.errors)}, {result.seconds:.1f} s",
         f"kept frames and manifest.sqlite in {result.out}" + (" (calibrated)" if profile is not None else ""),
     ]
+    shown = 12
+    for name, reason in list(zip(result.kept, result.reasons))[:shown]:
+        lines.append(f"  kept {name}: {reason}")
+    if len(result.kept) > shown:
+        lines.append(f"  ... and {len(result.kept) - shown} more kept frames (all of them, with scores, in manifest.sqlite)")
     for error in result.errors[:5]:
         lines.append(f"  unreadable: {error['name']}: {error['error']}")
     if len(result.errors) > 5:

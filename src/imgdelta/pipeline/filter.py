@@ -50,6 +50,7 @@ class FilterResult:
     out: Path
     total: int = 0
     kept: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
     skipped: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
     resumed: int = 0
@@ -66,6 +67,7 @@ class FilterResult:
             "total": self.total,
             "kept": list(self.kept),
             "kept_count": len(self.kept),
+            "reasons": list(self.reasons),
             "skipped": self.skipped,
             "errors": list(self.errors),
             "resumed_after": self.resumed,
@@ -334,6 +336,8 @@ def _whole_run(result: FilterResult, manifest: Manifest) -> None:
     counts = manifest.counts()
     result.total = counts["total"]
     result.skipped = counts["skipped"]
-    result.kept = [record.kept_name or record.name for record in manifest.kept()]
+    kept = manifest.kept()
+    result.kept = [record.kept_name or record.name for record in kept]
+    result.reasons = [record.reason for record in kept]
     if counts["errors"] != len(result.errors):
         result.errors = [{"name": r.name, "error": r.reason} for r in manifest.rows() if r.decision == "error"]
