@@ -8,71 +8,93 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .decide.change import (
-    ChangeDetector,
-    Decision,
-    DetectorSettings,
-    NoiseProfile,
-    PreparedFrame,
-    calibrate_detector,
-    has_changed,
-)
-from .decide.verdict import Rule, Tolerance, Verdict, parse_rule
-from .errors import (
-    ImgDeltaError,
-    InputError,
-    OptionError,
-    SizeMismatchError,
-    SourceLostError,
-    StorageError,
-    UnknownMetricError,
-)
-from .features import FeaturePair, Features
-from .io.images import LoadedImage, load_image
-from .metrics import DEFAULT_METRICS, Metric, MetricOptions, available_metrics, get_metric, register
-from .metrics._imagehash import PerceptualHash
-from .io.sources import Frame, FrameSource, open_source
-from .pipeline import Comparison, FilterResult, WorstPixel, compare, filter_frames
-from .preprocess import Alignment, Preprocess
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "Alignment",
-    "ChangeDetector",
-    "Comparison",
-    "DEFAULT_METRICS",
-    "Decision",
-    "DetectorSettings",
-    "FeaturePair",
-    "Features",
-    "FilterResult",
-    "Frame",
-    "FrameSource",
-    "ImgDeltaError",
-    "InputError",
-    "LoadedImage",
-    "Metric",
-    "MetricOptions",
-    "NoiseProfile",
-    "OptionError",
-    "PerceptualHash",
-    "PreparedFrame",
-    "Preprocess",
-    "Rule",
-    "SizeMismatchError",
-    "SourceLostError",
-    "StorageError",
-    "Tolerance",
-    "UnknownMetricError",
-    "Verdict",
-    "WorstPixel",
-    "available_metrics",
-    "calibrate_detector",
-    "compare",
-    "filter_frames",
-    "get_metric",
-    "has_changed",
-    "load_image",
-    "open_source",
-    "parse_rule",
-    "register",
-]
+if TYPE_CHECKING:
+    from .decide.change import (
+        ChangeDetector,
+        Decision,
+        DetectorSettings,
+        NoiseProfile,
+        PreparedFrame,
+        calibrate_detector,
+        has_changed,
+    )
+    from .decide.verdict import Rule, Tolerance, Verdict, parse_rule
+    from .errors import (
+        ImgDeltaError,
+        InputError,
+        OptionError,
+        SizeMismatchError,
+        SourceLostError,
+        StorageError,
+        UnknownMetricError,
+    )
+    from .features import FeaturePair, Features
+    from .io.images import LoadedImage, load_image
+    from .metrics import DEFAULT_METRICS, Metric, MetricOptions, available_metrics, get_metric, register
+    from .metrics._imagehash import PerceptualHash
+    from .io.sources import Frame, FrameSource, open_source
+    from .pipeline import Comparison, FilterResult, WorstPixel, compare, filter_frames
+    from .preprocess import Alignment, Preprocess
+
+#: Where each public name lives. They are imported on first use, so that ``imgdelta``'s
+#: commands load only what they need: starting Python is part of every command's time.
+_EXPORTS = {
+    "Alignment": ".preprocess",
+    "ChangeDetector": ".decide.change",
+    "Comparison": ".pipeline",
+    "DEFAULT_METRICS": ".metrics",
+    "Decision": ".decide.change",
+    "DetectorSettings": ".decide.change",
+    "FeaturePair": ".features",
+    "Features": ".features",
+    "FilterResult": ".pipeline",
+    "Frame": ".io.sources",
+    "FrameSource": ".io.sources",
+    "ImgDeltaError": ".errors",
+    "InputError": ".errors",
+    "LoadedImage": ".io.images",
+    "Metric": ".metrics",
+    "MetricOptions": ".metrics",
+    "NoiseProfile": ".decide.change",
+    "OptionError": ".errors",
+    "PerceptualHash": ".metrics._imagehash",
+    "PreparedFrame": ".decide.change",
+    "Preprocess": ".preprocess",
+    "Rule": ".decide.verdict",
+    "SizeMismatchError": ".errors",
+    "SourceLostError": ".errors",
+    "StorageError": ".errors",
+    "Tolerance": ".decide.verdict",
+    "UnknownMetricError": ".errors",
+    "Verdict": ".decide.verdict",
+    "WorstPixel": ".pipeline",
+    "available_metrics": ".metrics",
+    "calibrate_detector": ".decide.change",
+    "compare": ".pipeline",
+    "filter_frames": ".pipeline",
+    "get_metric": ".metrics",
+    "has_changed": ".decide.change",
+    "load_image": ".io.images",
+    "open_source": ".io.sources",
+    "parse_rule": ".decide.verdict",
+    "register": ".metrics",
+}
+
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'imgdelta' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

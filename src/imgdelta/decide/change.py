@@ -41,15 +41,15 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from ..errors import OptionError
-from ..features import FeaturePair, Features
 from ..io.images import LoadedImage, load_image
-from ..metrics import MetricOptions, get_metric
-from ..preprocess import Rect, luminance
+
+if TYPE_CHECKING:
+    from ..preprocess import Rect
 
 __all__ = [
     "ChangeDetector",
@@ -169,6 +169,8 @@ class DetectorSettings:
         if (self.metric is None) != (self.threshold is None):
             raise OptionError("a metric needs a threshold and a threshold needs a metric (for example ssim and 0.95)")
         if self.metric is not None:
+            from ..metrics import get_metric  # the metrics load only when one is asked for
+
             get_metric(self.metric)  # unknown names fail here, with the list of known ones
 
     def to_dict(self) -> dict[str, Any]:
@@ -900,6 +902,9 @@ class ChangeDetector:
     def _decide_by_metric(self, luma: np.ndarray, index: int, base: dict[str, float]) -> Decision:
         settings = self.settings
         assert self._reference is not None and settings.metric is not None and settings.threshold is not None
+        from ..features import FeaturePair, Features
+        from ..metrics import MetricOptions, get_metric
+
         metric = get_metric(settings.metric)
         mask = self._mask if metric.masked else None
         pair = FeaturePair(Features(self._reference.luma[:, :, None]), Features(luma[:, :, None]), mask)

@@ -1,16 +1,34 @@
-"""The orchestration: compare two images, filter a sequence of frames. Nothing else."""
+"""The orchestration: compare two images, filter a sequence of frames. Nothing else.
 
-from .compare import Comparison, WorstPixel, compare, json_number, measure
-from .filter import FilterResult, KeptFrame, filter_frames, open_run
+Each half is imported on first use, so that ``imgdelta filter`` does not load the metrics
+that only ``compare`` needs.
+"""
 
-__all__ = [
-    "Comparison",
-    "FilterResult",
-    "KeptFrame",
-    "WorstPixel",
-    "compare",
-    "filter_frames",
-    "json_number",
-    "measure",
-    "open_run",
-]
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .compare import Comparison, WorstPixel, compare, json_number, measure
+    from .filter import FilterResult, KeptFrame, filter_frames, open_run
+
+_EXPORTS = {
+    "Comparison": ".compare",
+    "WorstPixel": ".compare",
+    "compare": ".compare",
+    "json_number": ".compare",
+    "measure": ".compare",
+    "FilterResult": ".filter",
+    "KeptFrame": ".filter",
+    "filter_frames": ".filter",
+    "open_run": ".filter",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'imgdelta.pipeline' has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
