@@ -387,7 +387,7 @@ def test_filter_refuses_to_resume_with_other_settings(tmp_path, timelapse):
         assert run.wait(30) == 2
     assert run.stdout == ""
     assert run.stderr.splitlines() == [
-        f"imgdelta filter: {reference} holds a run made with other settings; resume it with the same "
-        "options, or write to a new folder"
+        f"imgdelta filter: {reference} holds a run made with other settings (sensitivity 4.0 -> 3.0): "
+        "resume it with the same options, or write to a new folder"
     ]
     assert manifest(reference) == before and len(before) == 150

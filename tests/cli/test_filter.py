@@ -163,6 +163,8 @@ def test_unreadable_frames_are_skipped_counted_and_named(example, tmp_path, caps
         (["filter", "{tmp}/broken", "{tmp}/out", "--min-area", "150"], "--min-area"),
         (["filter", "{tmp}/video.mp4", "{tmp}/out"], "video"),
         (["calibrate", "{tmp}/broken"], "could be decoded"),
+        (["filter", "{tmp}/broken", "{tmp}/afile"], "is a file"),
+        (["filter", "{tmp}/broken", "{tmp}/out", "--export", "xml"], "--export"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
@@ -172,11 +174,13 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     for index in range(3):
         (broken / f"f{index}.jpg").write_bytes(b"\xff\xd8\xff not really")
     (tmp_path / "video.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not a movie")
+    (tmp_path / "afile").write_text("not a folder")
     result = run_cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
     assert "Traceback" not in result.stderr and result.stdout == ""
+    assert not (tmp_path / "out").exists()  # a run that read nothing leaves nothing behind
 
 
 @pytest.mark.parametrize(
@@ -196,3 +200,36 @@ def test_a_bad_gap_names_the_option(text):
 
     with pytest.raises(OptionError, match="--max-gap"):
         parse_gap(text, "--max-gap")
+
+
+def test_a_run_resumes_only_its_own_source_and_never_judges_a_file_twice(example, tmp_path, capsys):
+    sequence, static = example
+    source = tmp_path / "src"
+    source.mkdir()
+    names = sorted(p.name for p in sequence.iterdir())
+    for name in names[10:30]:
+        (source / name).write_bytes((sequence / name).read_bytes())
+    out = tmp_path / "out"
+    assert main(["filter", str(source), str(out)]) == 0
+    # frames that sort before the ones already judged arrive later (a late copy)
+    for name in names[:10]:
+        (source / name).write_bytes((sequence / name).read_bytes())
+    assert main(["filter", str(source), str(out), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert document["total"] == 30 and document["processed"] == 10
+    assert len(document["kept"]) == len(set(document["kept"]))
+    assert main(["filter", str(static), str(out)]) == 2
+    assert "holds a run of" in capsys.readouterr().err
+
+
+def test_time_gaps_use_the_files_times_in_a_folder(example, tmp_path, capsys):
+    _, static = example
+    source = tmp_path / "src"
+    source.mkdir()
+    for index, path in enumerate(sorted(static.iterdir())):
+        target = source / path.name
+        target.write_bytes(path.read_bytes())
+        os.utime(target, (1_700_000_000 + 60 * index, 1_700_000_000 + 60 * index))  # a frame a minute
+    assert main(["filter", str(source), str(tmp_path / "out"), "--max-gap", "5m", "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["kept"] == [f"static_{i:03d}.jpg" for i in (1, 6, 11)]

@@ -92,3 +92,18 @@ def test_gray_decoding_gives_the_luma_of_the_colour_decode(tmp_path):
             assert difference.mean() < 0.5 / 255 and np.quantile(difference, 0.999) <= 8 / 255, (name, draft)
     array = load_image(rgb, gray=True)
     assert array.pixels.shape == (512, 512, 1)
+
+
+@pytest.mark.parametrize(
+    "full, size, expected",
+    [((1920, 1080), 200, (240, 135)), ((600, 400), 200, (300, 200)), ((3840, 2160), 200, (200, 112)), ((150, 100), 200, (150, 100)), ((1280, 720), 200, (200, 112))],
+)
+def test_analysis_shape_is_what_jpeg_decoding_gives_for_free(tmp_path, full, size, expected):
+    from imgdelta.io import analysis_shape
+
+    assert analysis_shape(*full, size) == expected
+    assert analysis_shape(*expected, size) == expected  # a reduced frame stays as it is
+    Image.new("RGB", full, (90, 120, 150)).save(tmp_path / "f.jpg")
+    decoded = load_image(tmp_path / "f.jpg", draft_size=size)
+    if max(decoded.size) <= 1.5 * size:
+        assert decoded.size == expected

@@ -114,7 +114,8 @@ def test_folder_frames_come_in_natural_order(small_folder):
     for frame, name in zip(frames, names):
         assert frame.path == folder / name
         assert frame.suffix == name[-4:]
-        assert (frame.time, frame.image, frame.data, frame.error) == (None, None, None, None)
+        assert (frame.image, frame.data, frame.error) == (None, None, None)
+        assert frame.time == (folder / name).stat().st_mtime
         assert frame.pixels.dtype == np.float32 and frame.pixels.shape == (40, 60, 3)
         np.testing.assert_array_equal(frame.pixels, load_image(folder / name).pixels)
 
@@ -261,7 +262,7 @@ def test_video_frames_carry_number_name_time_and_full_image(clip):
         assert (frame.path, frame.data, frame.error, frame.suffix) == (None, None, None, ".jpg")
         assert frame.image.dtype == np.uint8 and frame.image.shape == (HEIGHT, WIDTH, 3)
         assert frame.image[56:, :, 0].mean() > 200 and frame.image[56:, :, 2].mean() < 60  # RGB, not BGR
-        assert frame.pixels.dtype == np.float32 and frame.pixels.shape == (21, 32, 3)
+        assert frame.pixels.dtype == np.float32 and frame.pixels.shape == (32, 48, 3)  # analysis_shape(96, 64, 32)
         assert frame.pixels.max() <= 1.0 and frame.pixels[-3:, :, 0].mean() > 0.75
     assert frames[5].name == "clip_000005_00m00.200s"
 

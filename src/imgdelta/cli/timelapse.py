@@ -40,9 +40,9 @@ def _positive_float(what: str):
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} {text!r} is not a number") from None
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
         if not math.isfinite(value) or value <= 0:
-            raise argparse.ArgumentTypeError(f"{what} {text} must be a positive number")
+            raise argparse.ArgumentTypeError(f"{text} is not a positive number")
         return value
 
     return parse
@@ -83,7 +83,7 @@ def _add_detector_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--ignore", action="append", default=[], metavar="X,Y,W,H", help="this rectangle never counts (repeatable)")
     group.add_argument("--metric", metavar="NAME", help="decide with a classic metric instead (with --threshold), e.g. ssim")
     group.add_argument("--threshold", type=float, metavar="T", help="the metric's threshold: similarities keep below it, distances above")
-    group.add_argument("--analysis-size", type=int, metavar="N", help=f"longer side of the image the decision is made on (default {d.analysis_size})")
+    group.add_argument("--analysis-size", type=int, metavar="N", help=f"about the longer side of the image the decision is made on, in pixels: JPEG frames decode at the reduced scale nearest it, up to 1.5 times it (default {d.analysis_size})")
 
 
 def _settings(args: argparse.Namespace, base: Any = None) -> Any:
@@ -181,6 +181,8 @@ def _run_filter(args: argparse.Namespace) -> int:
     from ..store import EXPORT_FORMATS, Manifest
     from .progress import ProgressLine
 
+    if args.export and args.export not in EXPORT_FORMATS:
+        raise OptionError(f"--export {args.export!r}: use {' or '.join(EXPORT_FORMATS)}")
     settings, profile = _calibration(args)
     _favour_decoders()
     mode = "move" if args.move else "link" if args.link else "copy"
@@ -193,8 +195,6 @@ def _run_filter(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if args.export:
-        if args.export not in EXPORT_FORMATS:
-            raise OptionError(f"--export {args.export!r}: use {' or '.join(EXPORT_FORMATS)}")
         with Manifest.open(Path(args.out), create=False) as manifest:
             manifest.export(Path(args.out) / f"manifest.{args.export}", args.export)
     if args.json:
@@ -240,12 +240,21 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"report": report, "settings": profile.settings.to_dict(), "saved": args.save}))
         return 0
-    print(f"{args.static}: {report['frames']} static frames, {report['pairs']} comparisons, analysis at {report['analysis_size'][0]}x{report['analysis_size'][1]}")
+    print(
+        f"{args.static}: {report['frames']} static frames, {report['pairs']} comparisons (each frame with the first "
+        f"and with the one before), analysed at {report['analysis_size'][0]}x{report['analysis_size'][1]}"
+    )
     print(f"  typical stray of a pixel beyond its neighbours: {report['stray_median']:.4f} (0-1 scale)")
     print(f"  places that moved while nothing happened: {100 * report['moving_share']:.2f}% of the frame (they count only above what they did)")
     print(f"  largest changed area between static frames: {100 * report['static_area_max']:.3f}%")
     print(f"  largest brightness ratio between static frames: x{report['static_light_max']:.3f}")
     print(f"  thresholds: changed area >= {100 * profile.settings.min_area:.3f}%, lighting beyond x{math.exp(profile.settings.lighting):.2f}")
+    if report.get("changing_pairs"):
+        print(
+            f"warning: in {report['changing_pairs']} of the {report['pairs']} comparisons the light or a large part "
+            "of the picture changed: calibrate from frames where nothing happens, or these changes will be ignored",
+            file=sys.stderr,
+        )
     if args.save:
         print(f"saved to {args.save} (use: imgdelta filter SRC OUT --profile {args.save})")
     return 0
@@ -268,7 +277,7 @@ class _Hooks:
     def __init__(self, command: str | None, status: Any) -> None:
         self.words = shlex.split(command) if command else []
         self.status = status
-        self.running: list[subprocess.Popen] = []
+        self.running: list[tuple[subprocess.Popen, str]] = []
 
     def __call__(self, kept: Any, out: Path) -> None:
         if not self.words:
@@ -277,19 +286,33 @@ class _Hooks:
         argv = [path if word == "{}" else word for word in self.words]
         if "{}" not in self.words:
             argv.append(path)
-        self.running = [p for p in self.running if p.poll() is None]
+        self.reap()
         try:
-            self.running.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL))
+            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
         except OSError as exc:
             self.status.message(f"--exec {self.words[0]}: {exc.strerror or exc}")
+            return
+        self.running.append((process, path))
+
+    def reap(self) -> None:
+        """Forget finished commands, saying which ones failed."""
+        still = []
+        for process, path in self.running:
+            code = process.poll()
+            if code is None:
+                still.append((process, path))
+            elif code != 0:
+                self.status.message(f"--exec {self.words[0]} exited with status {code} on {path}")
+        self.running = still
 
     def wait(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
-        for process in self.running:
+        for process, _ in self.running:
             try:
                 process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
+        self.reap()
 
 
 def _run_capture(args: argparse.Namespace) -> int:

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..errors import OptionError
-from ..io.images import LoadedImage, load_image
+from ..io.images import LoadedImage, analysis_shape, load_image
 
 if TYPE_CHECKING:
     from ..preprocess import Rect
@@ -74,6 +74,8 @@ _DIAGONAL = np.diag_indices(4)
 _NOISE_REFRESH = 4
 #: Largest noise-correlation factor believed from a single comparison (see _noise_lut).
 _FIRST_CORRELATION = 1.3
+#: A changed share of the frame that calibration takes for an event, not for noise.
+_LARGE_AREA = 0.05
 #: Shifts at or beyond this many analysis pixels are camera movement, not jitter.
 _MAX_JITTER = 2.0
 
@@ -85,8 +87,10 @@ class DetectorSettings:
     Parameters
     ----------
     analysis_size : int
-        Longer side, in pixels, of the luma image the decision is made on. JPEG files are
-        decoded at a reduced scale close to it, which is most of the speed.
+        About the longer side, in pixels, of the image the decision is made on: frames are
+        reduced to :func:`imgdelta.io.analysis_shape` of their size, the reduced scale a
+        JPEG decoder gives almost for free (between this and 1.5 times this), which is
+        most of the speed.
     sensitivity : float
         How many noise standard deviations a pixel must move to count as changed.
     min_contrast : float
@@ -307,16 +311,6 @@ def _expand(grid: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 # Frames -> the small images the decision is made on
 
 
-def _analysis_shape(width: int, height: int, size: int) -> tuple[int, int]:
-    longer = max(width, height)
-    # within 1.5x of the target the decoder's own reduced scale is kept: resampling again
-    # would cost time and gain nothing
-    if longer <= size * 1.5:
-        return width, height
-    factor = size / longer
-    return max(1, round(width * factor)), max(1, round(height * factor))
-
-
 def _chroma_size(width: int, height: int) -> tuple[int, int]:
     # half the luma's resolution, as in most JPEG files and video
     return max(1, width // 2), max(1, height // 2)
@@ -358,7 +352,7 @@ def _analysis_frame(frame: Any, size: int) -> tuple[np.ndarray, np.ndarray | Non
         # than the whole decision
         height, width = frame.shape[:2]
         full = (width, height)
-        target = _analysis_shape(width, height, size)
+        target = analysis_shape(*full, size)
         small = cv2.resize(frame, target, interpolation=cv2.INTER_AREA) if target != full else frame
         if small.ndim == 3 and small.shape[2] == 4:
             small = small[:, :, :3]
@@ -378,7 +372,7 @@ def _analysis_frame(frame: Any, size: int) -> tuple[np.ndarray, np.ndarray | Non
         pixels = loaded.pixels
         full = (loaded.width, loaded.height)
     height, width = pixels.shape[:2]
-    target = _analysis_shape(width, height, size)
+    target = analysis_shape(*full, size)
     if target != (width, height):
         pixels = cv2.resize(np.ascontiguousarray(pixels), target, interpolation=cv2.INTER_AREA)
     if pixels.ndim == 3 and pixels.shape[2] == 3:
@@ -1069,8 +1063,14 @@ def calibrate_detector(
     min_area = max(settings.min_area / 2, margin * max(areas))
     lighting = max(settings.lighting, margin * max(lights))
     calibrated = replace(settings, min_area=float(min_area), lighting=float(lighting))
+    # frames that cannot both be "nothing happening": the light changed beyond what flicker
+    # does, or a large part of the picture did
+    changing = sum(
+        1 for r in first if abs(math.log(r.ratio)) > settings.lighting or r.area > _LARGE_AREA
+    )
     report = {
         "frames": len(lumas),
+        "changing_pairs": changing,
         "pairs": len(pairs),
         "analysis_size": list(size),
         "correlation": float(np.median([r.correlation for r in results])),

@@ -1,7 +1,7 @@
 """Sources: image files, folders of frames, in-memory images, videos, cameras and streams."""
 
 from .folders import IMAGE_SUFFIXES, list_images, natural_key
-from .images import DEFAULT_MAX_PIXELS, ImageInput, LoadedImage, load_image, open_image_file, parse_alpha
+from .images import DEFAULT_MAX_PIXELS, ImageInput, LoadedImage, analysis_shape, load_image, open_image_file, parse_alpha
 from .sources import DEFAULT_ANALYSIS_SIZE, SOURCE_KINDS, Frame, FrameSource, open_source
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "ImageInput",
     "LoadedImage",
+    "analysis_shape",
     "SOURCE_KINDS",
     "list_images",
     "load_image",

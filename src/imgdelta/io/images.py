@@ -358,6 +358,27 @@ def _decode(data: bytes, source: str, background, max_pixels: int | None, draft_
         return _decode_quietly(data, source, background, max_pixels, draft_size, gray)
 
 
+def analysis_shape(width: int, height: int, size: int) -> tuple[int, int]:
+    """(width, height) of the small image a frame of ``width`` x ``height`` is analysed at.
+
+    The smallest of the frame halved up to three times whose longer side is still at least
+    ``size`` (what a JPEG decoder gives almost for free with ``draft_size=size``), shrunk
+    to ``size`` when that is still over 1.5 times it. The same frame therefore gets the same
+    analysis image whether it arrives as a JPEG file, a PNG or an array.
+    """
+    longer = max(width, height)
+    scale = 1
+    for candidate in (2, 4, 8):
+        if math.ceil(longer / candidate) >= size:
+            scale = candidate
+    width, height = math.ceil(width / scale), math.ceil(height / scale)
+    longer = max(width, height)
+    if longer > 1.5 * size:
+        factor = size / longer
+        return max(1, round(width * factor)), max(1, round(height * factor))
+    return width, height
+
+
 def _draft(pil, draft_size: int | None, gray: bool = False) -> float:
     """Ask the JPEG decoder for a reduced scale (and luma only); returns the scale it will deliver."""
     if pil.format != "JPEG":

@@ -59,7 +59,7 @@ import numpy as np
 
 from ..errors import InputError, OptionError, SourceLostError
 from .folders import IMAGE_SUFFIXES, list_images
-from .images import DEFAULT_MAX_PIXELS, LoadedImage, _native_stderr_silenced, load_image
+from .images import DEFAULT_MAX_PIXELS, LoadedImage, _native_stderr_silenced, analysis_shape, load_image
 
 __all__ = [
     "DEFAULT_ANALYSIS_SIZE",
@@ -114,7 +114,7 @@ class Frame:
         live sources the local time of the grab (``"20261124-183005.123"``).
     time : float or None
         Seconds from the start of a video; ``time.time()`` at the grab for live sources;
-        None for folders.
+        the file's modification time (seconds since the epoch) for folders.
     pixels : numpy.ndarray or None
         float32 (H, W, C), C in {1, 3}, values in [0, 1], longer side about
         ``analysis_size``; None when the frame could not be decoded (see ``error``).
@@ -232,9 +232,10 @@ def open_source(
         makes one request and reads the Content-Type (``multipart/x-mixed-replace`` is a
         stream, ``image/*`` a snapshot).
     analysis_size : int or None
-        Longer side of ``Frame.pixels``. Folder and snapshot images keep the size the JPEG
-        decoder gives for free (at least this, at most 1.5 times this); video frames are
-        shrunk to it. Never enlarged. None keeps full size.
+        About the longer side of ``Frame.pixels``: every frame is reduced to
+        :func:`imgdelta.io.analysis_shape` of its full size (the size a JPEG decoder gives
+        almost for free, between this and 1.5 times this). Never enlarged. None keeps full
+        size.
     interval : float or None
         Live sources only: seconds between yielded frames, on a steady clock. None yields
         every frame of a camera or stream, and one snapshot per second.
@@ -427,10 +428,6 @@ def _looks_like_image(path: Path) -> bool:
 # -- pixels for analysis -------------------------------------------------------------------
 
 
-def _shrink(array: np.ndarray, analysis_size: int) -> np.ndarray:
-    """``array`` resized (INTER_AREA) so that its longer side is ``analysis_size``."""
-    import cv2
-
     height, width = array.shape[:2]
     factor = analysis_size / max(height, width)
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
@@ -438,16 +435,23 @@ def _shrink(array: np.ndarray, analysis_size: int) -> np.ndarray:
     return resized[:, :, None] if resized.ndim == 2 else resized
 
 
-def _analysis_pixels(loaded_pixels: np.ndarray, analysis_size: int | None) -> np.ndarray:
-    """Decoded float pixels, shrunk only when the decoder left them over 1.5 times too large.
+def _analysis_pixels(loaded: LoadedImage, analysis_size: int | None) -> np.ndarray:
+    """Decoded float pixels at :func:`analysis_shape` of the file's full size.
 
-    The change detector applies the same rule, so it never resamples a source's frames.
+    The change detector uses the same rule, so it never resamples a source's frames.
     """
-    if analysis_size is None or max(loaded_pixels.shape[:2]) <= 1.5 * analysis_size:
-        return loaded_pixels
-    pixels = _shrink(loaded_pixels, analysis_size)
-    pixels.setflags(write=False)
-    return pixels
+    pixels = loaded.pixels
+    if analysis_size is None:
+        return pixels
+    import cv2
+
+    target = analysis_shape(*_full_size(loaded), analysis_size)
+    if target == (pixels.shape[1], pixels.shape[0]):
+        return pixels
+    resized = cv2.resize(np.ascontiguousarray(pixels), target, interpolation=cv2.INTER_AREA)
+    resized = resized[:, :, None] if resized.ndim == 2 else resized
+    resized.setflags(write=False)
+    return resized
 
 
 def _from_bgr(bgr: np.ndarray, analysis_size: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -461,8 +465,10 @@ def _from_bgr(bgr: np.ndarray, analysis_size: int | None) -> tuple[np.ndarray, n
     else:
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     small = rgb
-    if analysis_size is not None and max(rgb.shape[:2]) > analysis_size:
-        small = _shrink(rgb, analysis_size)
+    if analysis_size is not None:
+        target = analysis_shape(rgb.shape[1], rgb.shape[0], analysis_size)
+        if target != (rgb.shape[1], rgb.shape[0]):
+            small = cv2.resize(rgb, target, interpolation=cv2.INTER_AREA)
     pixels = small.astype(np.float32)
     pixels /= np.float32(255.0)
     rgb.setflags(write=False)
@@ -530,12 +536,16 @@ class _FolderSource(FrameSource):
                     future.cancel()
 
     def _load(self, index: int, path: Path) -> Frame:
-        common = dict(index=index, name=path.name, time=None, image=None, data=None, path=path, suffix=path.suffix)
+        try:
+            when = path.stat().st_mtime  # a camera's files carry the time they were taken
+        except OSError:
+            when = None
+        common = dict(index=index, name=path.name, time=when, image=None, data=None, path=path, suffix=path.suffix)
         try:
             loaded = load_image(path, draft_size=self._analysis_size, max_pixels=self._max_pixels)
         except InputError as exc:
             return Frame(pixels=None, error=_first_line(str(exc)), **common)
-        pixels = _analysis_pixels(loaded.pixels, self._analysis_size)
+        pixels = _analysis_pixels(loaded, self._analysis_size)
         return Frame(pixels=pixels, full_size=_full_size(loaded), prepared=self._prepared(pixels), **common)
 
     def close(self) -> None:
@@ -570,7 +580,7 @@ class _VideoSource(FrameSource):
         if not path.exists():
             raise InputError(f"{path}: no such file")
         if path.is_dir():
-            raise InputError(f"{path}: is a folder; read its images with kind='folder'")
+            raise InputError(f"{path}: is a folder, not a video; read it as a folder of images")
         if _looks_like_image(path):
             raise InputError(f"{path}: is a still image, not a video; give the folder that holds the frames")
         self._path = path
@@ -952,7 +962,7 @@ class _SnapshotSource(FrameSource):
         except InputError as exc:
             return Frame(pixels=None, error=_first_line(str(exc)), suffix=suffix or ".bin", **common)
         suffix = suffix or _SUFFIX_OF_FORMAT.get(loaded.format or "", ".img")
-        pixels = _analysis_pixels(loaded.pixels, self._analysis_size)
+        pixels = _analysis_pixels(loaded, self._analysis_size)
         return Frame(pixels=pixels, suffix=suffix, full_size=_full_size(loaded), prepared=self._prepared(pixels), **common)
 
     def reopen(self) -> None:

@@ -9,6 +9,7 @@ rewrites under the same name; nothing is ever half-written or listed without its
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time as _time
@@ -20,7 +21,7 @@ from typing import Any, Literal
 from ..decide.change import ChangeDetector, Decision, DetectorSettings, NoiseProfile
 from ..errors import InputError, OptionError, StorageError
 from ..io.sources import Frame, FrameSource, open_source
-from ..store import FrameRecord, Manifest, encode_image, link_or_copy, remove_stale_temps, write_atomic
+from ..store import MANIFEST_NAME, FrameRecord, Manifest, encode_image, link_or_copy, remove_stale_temps, write_atomic
 
 __all__ = ["FilterResult", "KeptFrame", "filter_frames", "open_run"]
 
@@ -93,18 +94,34 @@ def _from_blob(blob: bytes, profile: NoiseProfile | None) -> tuple[ChangeDetecto
     return ChangeDetector.from_state(blob[4 + size :], profile=profile), int(header["position"])
 
 
+def _source_key(source: Any) -> str:
+    """The source as a run remembers it: absolute for paths, as given otherwise."""
+    if isinstance(source, (str, os.PathLike)) and not _is_url(str(source)) and not str(source).isdigit():
+        return os.path.abspath(os.fspath(source))
+    return str(source)
+
+
+def _is_url(text: str) -> bool:
+    return "://" in text
+
+
 def open_run(
     out: Path,
     settings: DetectorSettings,
     profile: NoiseProfile | None,
-    source_description: str,
+    source: str,
 ) -> tuple[Manifest, ChangeDetector, int, int]:
     """Open or create the run in ``out``: (manifest, detector, next position, rows done).
 
-    A run is resumed only with the settings it started with; anything else is refused,
-    because its kept frames were chosen by those settings.
+    A run is resumed only from the source and with the settings it started with; anything
+    else is refused, because its kept frames were chosen from that source by those settings.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise OptionError(f"output folder {out} is a file: give a folder (it is created if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
     manifest = Manifest.open(out, create=True)
     try:
         remove_stale_temps(out)
@@ -112,15 +129,21 @@ def open_run(
         previous = manifest.get_setting(_RUN_KEY)
         saved = manifest.state()
         if previous is None or saved is None:
-            manifest.set_setting(_RUN_KEY, {**described, "source": source_description, "started": _time.time()})
+            manifest.set_setting(_RUN_KEY, {**described, "source": source, "started": _time.time()})
             if profile is not None:
                 manifest.set_setting("calibration", dict(profile.report))
             return manifest, ChangeDetector(settings, profile=profile), 0, 0
-        if previous.get("settings") != described["settings"] or previous.get("calibrated") != described["calibrated"]:
+        if previous.get("source") != source:
             raise OptionError(
-                f"{out} holds a run made with other settings; resume it with the same options, "
-                "or write to a new folder"
+                f"{out} holds a run of {previous.get('source')}, not of {source}: write to a new folder"
             )
+        if previous.get("calibrated") != described["calibrated"]:
+            was = "with" if previous.get("calibrated") else "without"
+            raise OptionError(f"{out} holds a run made {was} a calibration: resume it the same way, or write to a new folder")
+        if previous.get("settings") != described["settings"]:
+            old, new = previous.get("settings", {}), described["settings"]
+            differ = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+            raise OptionError(f"{out} holds a run made with other settings ({differ}): resume it with the same options, or write to a new folder")
         rows_done, blob = saved
         detector, position = _from_blob(blob, profile)
         return manifest, detector, position, rows_done + 1
@@ -149,17 +172,15 @@ def _store(frame: Frame, out: Path, mode: Mode) -> str:
     return name
 
 
-def _folder_start(source_spec: Any, manifest: Manifest) -> int:
+def _folder_start(source_spec: Any, done: set[str]) -> int:
     """How many leading files of a folder listing the manifest already covers.
 
     Counting names rather than trusting a position keeps ``--move`` resumable: moved files
-    have left the listing, the skipped ones that remain are recognised by name.
+    have left the listing, the skipped ones that remain are recognised by name. (Files
+    already recorded further on are passed over by name as they come.)
     """
     from ..io.folders import list_images
 
-    done = {record.name for record in manifest.rows()}
-    if not done:
-        return 0
     count = 0
     for path in list_images(source_spec):
         if path.name not in done:
@@ -226,7 +247,9 @@ def filter_frames(
     if isinstance(source, (str, os.PathLike)) and Path(source).is_dir() and Path(source).resolve() == out_dir.resolve():
         raise OptionError("the output folder must not be the source folder")
     description = str(source)
-    manifest, detector, position, rows_done = open_run(out_dir, settings, profile, description)
+    fresh = not out_dir.exists()
+    failed = False
+    manifest, detector, position, rows_done = open_run(out_dir, settings, profile, _source_key(source))
     result = FilterResult(source=description, out=out_dir, settings=settings, calibrated=profile is not None)
     result.resumed = rows_done
     opened: FrameSource | None = None
@@ -235,11 +258,13 @@ def filter_frames(
     # ahead of OUT (a kept frame's reference may not be stored), so its state must not be saved
     in_frame = False
     try:
+        done: set[str] = set()
         if frames is None:
             start = 0
             if isinstance(source, (str, os.PathLike)):
                 if Path(source).is_dir() or any(c in str(source) for c in "*?["):
-                    start = _folder_start(source, manifest)
+                    done = {record.name for record in manifest.rows()} if rows_done else set()
+                    start = _folder_start(source, done)
                 elif Path(source).is_file():
                     start = position  # a video: its next frame number
             opened = open_source(
@@ -258,6 +283,8 @@ def filter_frames(
             if should_stop is not None and should_stop():
                 result.stopped = "stop requested"
                 break
+            if frame.name in done:
+                continue  # a file of the folder this run already judged
             decision: Decision | None = None
             in_frame = True
             if frame.error is not None or frame.pixels is None:
@@ -310,6 +337,9 @@ def filter_frames(
         if manifest.pending:
             manifest.commit(_state_blob(detector, position), row - 1)
         _whole_run(result, manifest)
+    except BaseException:
+        failed = True
+        raise
     finally:
         # also on the way out of an error or a signal: every buffered row describes a frame
         # that is completely stored, so committing it loses nothing and lies about nothing.
@@ -326,8 +356,20 @@ def filter_frames(
             if opened is not None:
                 opened.close()
             manifest.close()
+            if fresh and failed and not result.kept:
+                _remove_empty_run(out_dir)
     result.seconds = _time.monotonic() - started
     return result
+
+
+def _remove_empty_run(out: Path) -> None:
+    """Take back a folder this call created when it failed before storing any frame: a run
+    that read nothing leaves nothing behind."""
+    for name in (MANIFEST_NAME, f"{MANIFEST_NAME}-wal", f"{MANIFEST_NAME}-shm", f"{MANIFEST_NAME}-journal"):
+        with contextlib.suppress(OSError):
+            (out / name).unlink()
+    with contextlib.suppress(OSError):
+        out.rmdir()  # only if nothing else is in it
 
 
 def _whole_run(result: FilterResult, manifest: Manifest) -> None:
