@@ -165,6 +165,7 @@ def test_unreadable_frames_are_skipped_counted_and_named(example, tmp_path, caps
         (["calibrate", "{tmp}/broken"], "could be decoded"),
         (["filter", "{tmp}/broken", "{tmp}/afile"], "is a file"),
         (["filter", "{tmp}/broken", "{tmp}/out", "--export", "xml"], "--export"),
+        (["capture", "--source", "{tmp}/broken", "--out", "{tmp}/out"], "use imgdelta filter"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):

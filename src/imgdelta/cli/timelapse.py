@@ -379,6 +379,9 @@ def _run_capture(args: argparse.Namespace) -> int:
                 time.sleep(wait)
                 wait = min(wait * 2, args.retry_max)
                 continue
+            if not source.live:
+                source.close()
+                raise OptionError(f"capture reads cameras, streams and snapshot URLs; for {source.description} use imgdelta filter")
             if ever_opened:
                 status.message(f"source back: {source.description}")
             ever_opened = True
@@ -397,8 +400,6 @@ def _run_capture(args: argparse.Namespace) -> int:
                 source.close()
             if result.stopped == "max frames":
                 stopped = "max frames"
-                break
-            if not source.live:
                 break
     except _Stop as exc:
         stopped = f"stopped by {exc}"
@@ -461,7 +462,7 @@ def add_commands(commands: Any, parser_class: type) -> None:
     cap.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     cap.add_argument("--exec", metavar="CMD", help="run CMD on each kept frame ({} is replaced by its path, else appended)")
     cap.add_argument("--retry-max", type=_positive_float("--retry-max"), default=60.0, metavar="SECONDS", help="longest wait between reconnection attempts (default 60)")
-    cap.add_argument("--kind", default="auto", choices=("auto", "camera", "stream", "snapshot", "folder", "video"), help="how to read SRC (default: guess)")
+    cap.add_argument("--kind", default="auto", choices=("auto", "camera", "stream", "snapshot"), help="how to read SRC (default: guess)")
     cap.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="status line (default: on a terminal)")
     _add_detector_options(cap)
     cap.set_defaults(run=_run_capture)
