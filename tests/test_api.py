@@ -74,3 +74,17 @@ def test_importing_the_package_stays_light():
     code = "import sys, imgdelta; print(','.join(m for m in ('scipy', 'cv2', 'skimage', 'pywt') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def test_public_names_load_on_first_use_and_unknown_ones_fail():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, imgdelta; assert 'imgdelta.decide.change' not in sys.modules; "
+        "imgdelta.ChangeDetector; assert 'imgdelta.decide.change' in sys.modules; "
+        "import pytest\n"
+        "try:\n    imgdelta.no_such_name\nexcept AttributeError as exc:\n    print(exc)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "module 'imgdelta' has no attribute 'no_such_name'"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import exports_loader
 
 if TYPE_CHECKING:
     from .decide.change import (
@@ -87,13 +88,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'imgdelta' has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = exports_loader(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

@@ -4,8 +4,9 @@ Each half is imported on first use, so that ``imgdelta filter`` does not load th
 that only ``compare`` needs.
 """
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import exports_loader
 
 if TYPE_CHECKING:
     from .compare import Comparison, WorstPixel, compare, json_number, measure
@@ -25,10 +26,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'imgdelta.pipeline' has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = exports_loader(__name__, _EXPORTS, globals())
