@@ -12,7 +12,7 @@ import sys
 from typing import Sequence
 
 from .. import __version__
-from ..errors import ImgDeltaError
+from ..errors import ImgDeltaError, OptionError
 
 EXIT_TROUBLE = 2
 
@@ -174,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("a", metavar="A", help="first image (the reference)")
     compare.add_argument("b", metavar="B", help="second image")
     compare.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    compare.add_argument("--diff-out", metavar="FILE", help="also write a diff picture (as 'imgdelta diff' draws it) when they differ")
     _add_metric_options(compare)
     _add_preprocess_options(compare)
     _add_input_options(compare)
@@ -190,6 +191,22 @@ def build_parser() -> argparse.ArgumentParser:
     hashes.add_argument("--json", action="store_true", help="print one JSON object a line")
     hashes.add_argument("--max-pixels", type=_positive_int, default=None, metavar="N", help="decompression-bomb limit")
     hashes.set_defaults(run=_run_hash)
+
+    difference = commands.add_parser(
+        "diff",
+        help="show where two images differ",
+        description="Find the regions where B differs from A, ignoring noise, JPEG artefacts, a brightness "
+        "change and a pixel of shift, and draw them. Exit status: 0 no changed region, 1 changed "
+        "regions, 2 trouble.",
+    )
+    difference.add_argument("a", metavar="A", help="first image")
+    difference.add_argument("b", metavar="B", help="second image")
+    difference.add_argument("-o", "--output", metavar="OUT", help="diff picture to write (.png, .jpg, .webp) when they differ")
+    difference.add_argument("--style", default="heatmap", metavar="STYLE", help="heatmap (default), pixelmatch, side-by-side or mask")
+    difference.add_argument("--always", action="store_true", help="write the picture even when nothing changed")
+    difference.add_argument("--json", action="store_true", help='print {"regions": [[x0, y0, x1, y1], ...], "changed_fraction": F, ...}')
+    _add_input_options(difference)
+    difference.set_defaults(run=_run_diff)
 
     metrics = commands.add_parser("metrics", help="list every metric", description="List every metric with its range and meaning.")
     metrics.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -265,6 +282,8 @@ def _run_compare(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
     )
+    if args.diff_out:
+        _write_diff(args.a, args.b, args.diff_out, "heatmap", always=False, alpha=args.alpha, max_pixels=args.max_pixels)
     if args.json:
         print(json.dumps(result.to_dict(), allow_nan=False))
     else:
@@ -272,6 +291,45 @@ def _run_compare(args: argparse.Namespace) -> int:
 
         print(comparison_table(result))
     return result.exit_code
+
+
+def _write_diff(a: str, b: str, out: str | None, style: str, *, always: bool, alpha: str, max_pixels: int | None):
+    """Find where A and B differ; write the picture when they do (or ``always``)."""
+    from pathlib import Path
+
+    from ..io.images import DEFAULT_MAX_PIXELS
+    from ..pipeline.diff import diff
+    from ..render.diff import DIFF_STYLES, render_diff
+    from ..store import encode_image, write_atomic
+
+    if style not in DIFF_STYLES:
+        raise OptionError(f"--style {style!r}: use one of {', '.join(DIFF_STYLES)}")
+    suffix = Path(out).suffix.lower() if out else ".png"
+    if out and suffix not in (".png", ".jpg", ".jpeg", ".webp"):
+        raise OptionError(f"-o {out}: write the diff picture as .png, .jpg or .webp")
+    result = diff(a, b, alpha=alpha, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    if out and (always or result.regions):
+        write_atomic(out, encode_image(render_diff(result, style), suffix))
+    return result
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    result = _write_diff(args.a, args.b, args.output, args.style, always=args.always, alpha=args.alpha, max_pixels=args.max_pixels)
+    if args.json:
+        document = result.to_dict()
+        document["diff_image"] = args.output if args.output and (args.always or result.regions) else None
+        print(json.dumps(document))
+    else:
+        if not result.regions:
+            print("no changed regions" + (" (identical pixels)" if result.identical else f": {result.decision.reason}"))
+        else:
+            print(f"{len(result.regions)} changed region(s), {100 * result.changed_fraction:.2f}% of the image:")
+            for region in result.regions:
+                x0, y0, x1, y1 = region.box
+                print(f"  x {x0}-{x1}, y {y0}-{y1}: {region.area} px, mean difference {region.mean_difference:.3f}")
+        if args.output and (args.always or result.regions):
+            print(f"diff picture: {args.output}")
+    return 1 if result.regions else 0
 
 
 def _run_hash(args: argparse.Namespace) -> int:

@@ -417,6 +417,7 @@ class _Comparison:
     noise: float  # noise deviation at mid intensity
     shift: tuple[float, float]
     excess: np.ndarray | None  # how far each pixel leaves its neighbourhood's range (when asked)
+    difference: np.ndarray  # frame minus the light- and shift-compensated reference
     correlation: float  # this pair's direct / neighbour noise ratio
     lut: tuple[np.ndarray, float]  # the noise table used, for reuse
 
@@ -698,6 +699,7 @@ def _compare(
         lut=noise,
         shift=(sx / gain if gain else 0.0, sy / gain if gain else 0.0),
         excess=excess,
+        difference=difference,
     )
 
 
@@ -721,6 +723,9 @@ class ChangeDetector:
     ----------
     last_change : numpy.ndarray or None
         Where the last comparison found change: a bool map at the analysis resolution.
+    last_difference : numpy.ndarray or None
+        The last comparison's luma difference (frame minus the reference, after the light
+        and jitter compensation), at the analysis resolution.
 
     Examples
     --------
@@ -749,6 +754,7 @@ class ChangeDetector:
         self._kept_index: int | None = None
         self._kept_time: float | None = None
         self.last_change: np.ndarray | None = None
+        self.last_difference: np.ndarray | None = None
 
     # -- the main entry point -----------------------------------------------------------
 
@@ -876,6 +882,7 @@ class ChangeDetector:
         else:
             self._noise_age += 1
         self.last_change = result.changed
+        self.last_difference = result.difference
         scores = {
             **base,
             "changed_area": result.area,

@@ -10,6 +10,7 @@ from .._lazy import exports_loader
 
 if TYPE_CHECKING:
     from .compare import Comparison, WorstPixel, compare, json_number, measure
+    from .diff import Difference, diff
     from .filter import FilterResult, KeptFrame, filter_frames, open_run
 
 _EXPORTS = {
@@ -18,6 +19,8 @@ _EXPORTS = {
     "compare": ".compare",
     "json_number": ".compare",
     "measure": ".compare",
+    "Difference": ".diff",
+    "diff": ".diff",
     "FilterResult": ".filter",
     "KeptFrame": ".filter",
     "filter_frames": ".filter",
