@@ -18,3 +18,16 @@ def photo_pairs() -> list[tuple[str, np.ndarray, np.ndarray]]:
         for label, other in variants(image, rng).items():
             pairs.append((f"{name}-{label}", image, other))
     return pairs
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        help="rewrite the golden pictures under tests/*/goldens from the current code",
+    )
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))
