@@ -208,6 +208,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(difference)
     difference.set_defaults(run=_run_diff)
 
+    report = commands.add_parser(
+        "report",
+        help="write an HTML report of a filter or capture run",
+        description="Write one self-contained HTML file (it opens offline and can be moved alone) about the "
+        "run in RUN_DIR: the change score over time with the threshold and the kept frames, the kept "
+        "frames with their heatmaps and reasons, the settings and the run's figures. RUN_DIR is only read.",
+    )
+    report.add_argument("run_dir", metavar="RUN_DIR", help="the OUT folder of imgdelta filter or capture")
+    report.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
+    report.add_argument("--max-gallery", type=_positive_int, default=200, metavar="N", help="show at most N kept frames (default 200)")
+    report.set_defaults(run=_run_report)
+
     metrics = commands.add_parser("metrics", help="list every metric", description="List every metric with its range and meaning.")
     metrics.add_argument("--json", action="store_true", help="print JSON instead of a table")
     metrics.set_defaults(run=_run_metrics)
@@ -311,6 +323,21 @@ def _write_diff(a: str, b: str, out: str | None, style: str, *, always: bool, al
     if out and (always or result.regions):
         write_atomic(out, encode_image(render_diff(result, style), suffix))
     return result
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..render.report import build_report
+    from ..store import write_atomic
+
+    document = build_report(args.run_dir, max_gallery=args.max_gallery)
+    run_dir, output = Path(args.run_dir).resolve(), Path(args.output).resolve()
+    if run_dir in output.parents:
+        raise OptionError(f"-o {args.output}: write the report outside {args.run_dir}, whose files are only read")
+    write_atomic(args.output, document.encode("utf-8"))
+    print(f"report: {args.output} ({len(document) // 1024} KB)")
+    return 0
 
 
 def _run_diff(args: argparse.Namespace) -> int:

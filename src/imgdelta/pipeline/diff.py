@@ -64,12 +64,13 @@ def diff(
     alpha: str | tuple[float, float, float] | None = "black",
     data_range: float | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    analysis_size: int = DIFF_ANALYSIS_SIZE,
 ) -> Difference:
     """Find the regions where ``b`` differs from ``a``.
 
     Sensor noise, JPEG artefacts, a global brightness change and a pixel of shift are not
-    differences (the change detector's judgement, at up to :data:`DIFF_ANALYSIS_SIZE`
-    pixels); what remains is grouped into connected regions, nearby pieces merged.
+    differences (the change detector's judgement, at up to ``analysis_size`` pixels on the
+    longer side); what remains is grouped into connected regions, nearby pieces merged.
 
     Raises
     ------
@@ -85,7 +86,7 @@ def diff(
             f"{first.source} is {first.width}x{first.height} but {second.source} is {second.width}x{second.height}"
         )
     base = settings or DetectorSettings()
-    settings = replace(base, analysis_size=max(base.analysis_size, min(DIFF_ANALYSIS_SIZE, max(first.size))))
+    settings = replace(base, analysis_size=max(16, min(analysis_size, max(first.size))))
     detector = ChangeDetector(settings)
     detector.update(first.pixels, full_size=first.size)
     decision = detector.update(second.pixels, full_size=second.size)

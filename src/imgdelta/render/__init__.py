@@ -1,5 +1,6 @@
-"""Pictures of results: diff images (and, later, reports). Reads result objects only."""
+"""Pictures of results: diff images and run reports. Reads results and manifests only."""
 
 from .diff import DIFF_STYLES, render_diff
+from .report import build_report
 
-__all__ = ["DIFF_STYLES", "render_diff"]
+__all__ = ["DIFF_STYLES", "build_report", "render_diff"]

@@ -265,7 +265,7 @@ class Manifest:
     # ------------------------------------------------------------------ opening and closing
 
     @classmethod
-    def open(cls, out_dir: os.PathLike | str, *, create: bool) -> Manifest:
+    def open(cls, out_dir: os.PathLike | str, *, create: bool, read_only: bool = False) -> Manifest:
         """Open the manifest of the output folder ``out_dir``.
 
         Parameters
@@ -276,6 +276,8 @@ class Manifest:
         create : bool
             Create the folder and the manifest when absent. An existing manifest is opened
             either way (that is how a run resumes).
+        read_only : bool
+            Open for reading only (reports): nothing in the folder is written.
 
         Raises
         ------
@@ -304,19 +306,28 @@ class Manifest:
         except OSError as exc:
             what = f"open {path}" if exists else f"create {out_dir}"
             raise StorageError(f"cannot {what}: {_os_reason(exc)}") from None
+        if read_only and not exists:
+            raise InputError(f"{path}: no manifest here; is {out_dir} the output folder of an imgdelta run?")
         try:
-            connection = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+            if read_only:
+                # a finished run has no write-ahead log: opened as immutable, SQLite creates
+                # none either; a live one has it, and its readers must see what it holds
+                live = path.with_name(path.name + "-wal").exists()
+                options = "mode=ro" if live else "mode=ro&immutable=1"
+                connection = sqlite3.connect(f"{path.resolve().as_uri()}?{options}", uri=True, isolation_level=None, timeout=10.0)
+            else:
+                connection = sqlite3.connect(path, isolation_level=None, timeout=10.0)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open {path}: {_reason_of(exc)}") from None
         manifest = cls(connection, out_dir, path)
         try:
-            manifest._prepare(create=create)
+            manifest._prepare(create=create and not read_only, read_only=read_only)
         except BaseException:
             manifest.close()
             raise
         return manifest
 
-    def _prepare(self, *, create: bool) -> None:
+    def _prepare(self, *, create: bool, read_only: bool = False) -> None:
         conn = self._connection()
         not_ours = f"{self.path} is not an imgdelta manifest"
         try:
@@ -340,6 +351,8 @@ class Manifest:
         missing = {"frames", "state"} - tables
         if missing:
             raise StorageError(f"{not_ours}: it has no {' or '.join(sorted(missing))} table")
+        if read_only:
+            return
         try:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
