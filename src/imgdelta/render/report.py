@@ -42,6 +42,13 @@ def _thumbnail(pixels: np.ndarray, size: int) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _when(seconds: float) -> str:
+    """A clock time for wall-clock times (live grabs, file times), seconds for video positions."""
+    if seconds > 1e8:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+    return f"t = {seconds:.3f} s"
+
+
 def _downsample(xs: np.ndarray, ys: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
     if len(xs) <= limit:
         return xs, ys
@@ -154,7 +161,7 @@ def build_report(run_dir: str | Path, *, max_points: int = 2000, max_gallery: in
         except Exception as exc:  # a kept file the user removed or broke must not stop the report
             cards.append(f'<div class="card"><p>{html.escape(record.kept_name)}: cannot show ({html.escape(str(exc))})</p></div>')
             continue
-        when = f"frame {record.idx}" + (f", t = {record.time:.3f}" if record.time is not None else "")
+        when = f"frame {record.idx}" + (f", {_when(record.time)}" if record.time is not None else "")
         heat_img = f'<img class="heat" alt="heatmap" src="{heat_url}">' if heat_url else '<p class="heat">first kept frame: no heatmap</p>'
         cards.append(
             f'<div class="card" title="click: frame / heatmap"><img class="frame" alt="{html.escape(record.kept_name)}" src="{frame_url}">'
