@@ -220,6 +220,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--max-gallery", type=_positive_int, default=200, metavar="N", help="show at most N kept frames (default 200)")
     report.set_defaults(run=_run_report)
 
+    web = commands.add_parser(
+        "serve",
+        help="watch a run in a browser (needs the serve extra)",
+        description="Serve a small read-only web page for the run in RUN_DIR (a capture that is running, or "
+        "a finished filter): the latest kept frame, the change score, the kept frames, a heatmap on "
+        "click. Only the run's own kept frames are served. Needs: pip install 'imgdelta[serve]'.",
+    )
+    web.add_argument("run_dir", metavar="RUN_DIR", help="the OUT folder of imgdelta filter or capture")
+    web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    web.add_argument("--port", type=_int_at_least(1), default=8765, help="port (default 8765)")
+    web.set_defaults(run=_run_serve)
+
     metrics = commands.add_parser("metrics", help="list every metric", description="List every metric with its range and meaning.")
     metrics.add_argument("--json", action="store_true", help="print JSON instead of a table")
     metrics.set_defaults(run=_run_metrics)
@@ -323,6 +335,19 @@ def _write_diff(a: str, b: str, out: str | None, style: str, *, always: bool, al
     if out and (always or result.regions):
         write_atomic(out, encode_image(render_diff(result, style), suffix))
     return result
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from ..web import LOOPBACK, create_app, serve
+
+    if args.port > 65535:
+        raise OptionError(f"--port {args.port} is not a TCP port (1-65535)")
+    app = create_app(args.run_dir)
+    if args.host != LOOPBACK:
+        print(f"imgdelta serve: listening on {args.host}: other machines can see this run", file=sys.stderr)
+    print(f"serving {args.run_dir} at http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
+    serve(app, host=args.host, port=args.port)
+    return 0
 
 
 def _run_report(args: argparse.Namespace) -> int:
