@@ -45,3 +45,24 @@ def variants(image: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarra
 
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "camera", "rocket")
+
+
+def snapshot(folder) -> dict[str, tuple[int, int]]:
+    """Every file of a folder with its size and modification time: equal before and after
+    means nothing there was written."""
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir()}
+
+
+#: Debian's Chromium (``.ci/run`` installs it), started so that it does not reach for
+#: Google's services, which a closed network refuses.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def launch_chromium(playwright):
+    import shutil
+    from pathlib import Path
+
+    executable = shutil.which("chromium") or CHROMIUM
+    assert Path(executable).exists(), "Debian's chromium is needed: apt-get install chromium (.ci/run does)"
+    return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)

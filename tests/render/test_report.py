@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from testdata import snapshot
 
 from imgdelta.examples import write_example_sequence
 from imgdelta.pipeline import filter_frames
@@ -31,10 +32,6 @@ def parse(document: str) -> list[tuple[str, dict]]:
     parser = Tags()
     parser.feed(document)
     return parser.tags
-
-
-def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir()}
 
 
 @pytest.fixture(scope="module")

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from testdata import launch_chromium
 
 from imgdelta.examples import write_example_sequence
 from imgdelta.pipeline import filter_frames
 from imgdelta.render import build_report
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# without these, Chromium tries to reach Google's services, which a closed network refuses
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
-
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> Path:
@@ -29,9 +24,8 @@ def report(tmp_path_factory) -> Path:
 def test_the_report_loads_offline_without_errors_and_a_click_shows_a_heatmap(report, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed: apt-get install chromium (.ci/run does)"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
             problems: list[str] = []

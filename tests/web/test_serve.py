@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from testdata import launch_chromium, snapshot
 
 from imgdelta.examples import write_example_sequence
 from imgdelta.pipeline import filter_frames
@@ -35,10 +36,6 @@ def request(port: int, path: str, method: str = "GET") -> tuple[int, bytes]:
         return answer.status, answer.read()
     finally:
         connection.close()
-
-
-def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir()}
 
 
 @pytest.fixture(scope="module")
@@ -130,15 +127,10 @@ def test_a_run_that_is_not_there_is_one_line_and_exit_2(tmp_path):
 
 
 def test_the_page_in_a_real_browser(server):
-    import shutil
-
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    assert Path(chromium).exists(), "Debian's chromium is needed: apt-get install chromium (.ci/run does)"
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=flags)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page()
             problems: list[str] = []
