@@ -55,10 +55,12 @@ def create_app(run_dir: str | Path) -> Any:
         with Manifest.open(folder, create=False, read_only=True) as manifest:
             return [record.kept_name for record in manifest.kept() if record.kept_name]
 
-    async def page(_request: Any) -> HTMLResponse:
+    # plain functions: Starlette runs them in its thread pool, so reading the manifest or
+    # drawing a heatmap never holds up other requests
+    def page(_request: Any) -> HTMLResponse:
         return HTMLResponse(_PAGE)
 
-    async def summary(_request: Any) -> JSONResponse:
+    def summary(_request: Any) -> JSONResponse:
         with Manifest.open(folder, create=False, read_only=True) as manifest:
             counts = manifest.counts()
             run = manifest.get_setting("run", {}) or {}
@@ -67,16 +69,16 @@ def create_app(run_dir: str | Path) -> Any:
             ]
         return JSONResponse({"source": run.get("source"), "counts": counts, "kept": kept})
 
-    async def timeline(_request: Any) -> JSONResponse:
+    def timeline(_request: Any) -> JSONResponse:
         import numpy as np
 
-        from .render.report import _downsample
+        from .render.report import peaks
 
         records = rows()
         idx = np.array([r.idx for r in records], dtype=np.float64)
         score = np.array([r.score if r.score is not None else np.nan for r in records], dtype=np.float64)
         finite = np.isfinite(score)
-        xs, ys = _downsample(idx[finite], score[finite], TIMELINE_POINTS)
+        xs, ys = peaks(idx[finite], score[finite], TIMELINE_POINTS)
         thresholds = [r.threshold for r in records if r.threshold is not None]
         return JSONResponse(
             {
@@ -86,7 +88,7 @@ def create_app(run_dir: str | Path) -> Any:
             }
         )
 
-    async def frame(request: Any) -> Response:
+    def frame(request: Any) -> Response:
         name = request.path_params["name"]
         files = kept_files()
         if name == "latest" and files:
@@ -96,7 +98,7 @@ def create_app(run_dir: str | Path) -> Any:
         data = (folder / name).read_bytes()
         return Response(data, media_type=_media_type(name))
 
-    async def heatmap(request: Any) -> Response:
+    def heatmap(request: Any) -> Response:
         from .pipeline.diff import diff
         from .render.diff import render_diff
         from .store import encode_image
@@ -111,7 +113,7 @@ def create_app(run_dir: str | Path) -> Any:
         picture = render_diff(diff(folder / files[position - 1], folder / name, analysis_size=480), "heatmap")
         return Response(encode_image(picture, ".png"), media_type="image/png")
 
-    async def no_icon(_request: Any) -> Response:
+    def no_icon(_request: Any) -> Response:
         return Response(status_code=204)  # browsers ask; an empty answer keeps their console clean
 
     routes = [

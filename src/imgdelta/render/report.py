@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["build_report"]
+__all__ = ["build_report", "peaks"]
 
 _WIDTH, _HEIGHT, _PAD = 960, 260, 40
 
@@ -49,7 +49,8 @@ def _when(seconds: float) -> str:
     return f"t = {seconds:.3f} s"
 
 
-def _downsample(xs: np.ndarray, ys: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+def peaks(xs: np.ndarray, ys: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``limit`` points: the largest ``ys`` of each stretch, so no peak is lost."""
     if len(xs) <= limit:
         return xs, ys
     edges = np.linspace(0, len(xs), limit + 1).astype(int)
@@ -71,7 +72,7 @@ def _plot(idx: np.ndarray, score: np.ndarray, threshold: float | None, kept: np.
     def y(value: float) -> float:
         return _HEIGHT - _PAD - min(value, top) / top * (_HEIGHT - 2 * _PAD)
 
-    xs, ys = _downsample(idx[finite], score[finite], limit)
+    xs, ys = peaks(idx[finite], score[finite], limit)
     points = " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in zip(xs, ys))
     parts = [
         f'<svg id="score-plot" viewBox="0 0 {_WIDTH} {_HEIGHT}" width="100%" role="img" aria-label="change score over the run">',
