@@ -428,13 +428,6 @@ def _looks_like_image(path: Path) -> bool:
 # -- pixels for analysis -------------------------------------------------------------------
 
 
-    height, width = array.shape[:2]
-    factor = analysis_size / max(height, width)
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    resized = cv2.resize(array, size, interpolation=cv2.INTER_AREA)
-    return resized[:, :, None] if resized.ndim == 2 else resized
-
-
 def _analysis_pixels(loaded: LoadedImage, analysis_size: int | None) -> np.ndarray:
     """Decoded float pixels at :func:`analysis_shape` of the file's full size.
 
