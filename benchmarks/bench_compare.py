@@ -2,6 +2,10 @@
 
     python benchmarks/bench_compare.py            # 1080p and 4K, everything
     python benchmarks/bench_compare.py --quick    # 1080p only, the pixelmatch package once
+    python benchmarks/bench_compare.py --catalogue [NAME ...]   # only the metric catalogue
+
+The catalogue rows time each metric on the 1080p pair beside its reference implementation
+(cases listed in ``benchmarks/peers_*.py``), with the absolute difference of the values.
 
 Kernels are timed in this process (best of several runs, peers and imgdelta alternating);
 whole commands are timed as fresh processes, the way users run them (median of several).
@@ -13,6 +17,7 @@ is re-encoded at another JPEG quality, with an object pasted in. Needs the test 
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import subprocess
 import sys
@@ -150,15 +155,57 @@ def processes(pairs: dict[str, tuple[Path, Path]], folder: Path, quick: bool) ->
     return rows
 
 
+#: Modules of ``benchmarks/`` whose ``CASES`` list the catalogue's metrics and their peers.
+CATALOGUE_MODULES = ("peers_quality", "peers_vision", "peers_signatures")
+
+
+def catalogue(path_a: Path, path_b: Path, only: list[str]) -> list[list[str]]:
+    """One row per catalogue metric: imgdelta's kernel beside its reference, 1080p pair."""
+    from imgdelta import load_image
+    from imgdelta.features import Features, FeaturePair
+    from imgdelta.metrics import MetricOptions
+    from imgdelta.pipeline import measure
+
+    a = load_image(path_a).pixels
+    b = load_image(path_b).pixels
+    a8 = (a * 255 + 0.5).astype(np.uint8)
+    b8 = (b * 255 + 0.5).astype(np.uint8)
+    rows = []
+    for module_name in CATALOGUE_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        for case in module.CASES:
+            if only and case.metric not in only:
+                continue
+            options = MetricOptions()
+
+            def ours_once():
+                # fresh Features each time: nothing derived is shared between runs
+                return measure(FeaturePair(Features(a), Features(b)), [case.metric], options)[case.metric]
+
+            ours, value = best_ms(ours_once, case.repeat)
+            peer, expected = best_ms(lambda: case.run(a8, b8), case.peer_repeat)
+            rows.append(row(f"{case.metric}, 1080p", ours, peer, case.peer, case.agreement(value, expected)))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1080p only")
+    parser.add_argument("--catalogue", nargs="*", metavar="NAME", help="only the catalogue rows (of these metrics, or all)")
     args = parser.parse_args()
-    sizes = {"1080p": SIZES["1080p"]} if args.quick else SIZES
+    sizes = {"1080p": SIZES["1080p"]} if args.quick or args.catalogue is not None else SIZES
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         pairs = {label: make_pair(folder, label, size) for label, size in sizes.items()}
-        rows = kernels(pairs, args.quick) + processes(pairs, folder, args.quick)
+        if args.catalogue is not None:
+            rows = catalogue(*pairs["1080p"], args.catalogue)
+        else:
+            rows = kernels(pairs, args.quick) + processes(pairs, folder, args.quick) + catalogue(*pairs["1080p"], [])
     header = ["task", "imgdelta ms", "peer ms", "peer", "speed-up", "agreement"]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, ["-" * w for w in widths], *rows]:

@@ -87,3 +87,21 @@ def test_public_names_load_on_first_use_and_unknown_ones_fail():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "module 'imgdelta' has no attribute 'no_such_name'"
+
+
+def test_no_public_name_is_shadowed_by_a_module_of_the_same_name():
+    # importing a submodule binds it on its package: a module named like an exported
+    # function would replace the function for everyone who imported the module first
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib, pkgutil, imgdelta, imgdelta.pipeline as p\n"
+        "for info in pkgutil.walk_packages(imgdelta.__path__, 'imgdelta.'):\n"
+        "    if info.name.split('.')[1] not in ('web', 'cli', '__main__'):\n"
+        "        importlib.import_module(info.name)\n"
+        "print(sorted(n for n in imgdelta.__all__ + [f'pipeline.{m}' for m in p.__all__]\n"
+        "      if type(eval('imgdelta.' + n)).__name__ == 'module'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"

@@ -99,7 +99,7 @@ def create_app(run_dir: str | Path) -> Any:
         return Response(data, media_type=_media_type(name))
 
     def heatmap(request: Any) -> Response:
-        from .pipeline.diff import diff
+        from .pipeline.difference import diff
         from .render.diff import render_diff
         from .store import encode_image
 

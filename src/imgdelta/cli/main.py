@@ -322,7 +322,7 @@ def _write_diff(a: str, b: str, out: str | None, style: str, *, always: bool, al
     from pathlib import Path
 
     from ..io.images import DEFAULT_MAX_PIXELS
-    from ..pipeline.diff import diff
+    from ..pipeline.difference import diff
     from ..render.diff import DIFF_STYLES, render_diff
     from ..store import encode_image, write_atomic
 

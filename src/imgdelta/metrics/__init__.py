@@ -10,6 +10,12 @@ special-case a metric.
 Adding a metric is one function in one module of this package, decorated with
 :func:`register`. Modules are found and imported on first use of the registry, so start-up
 stays light; heavy libraries are imported inside the functions that need them.
+
+Some metrics give several figures from one computation (optical flow: mean, largest and the
+moving share). Such a metric is registered with ``figures``: its function returns a dict of
+every figure by full name (``flow``, ``flow_max``, ...), each figure is a metric of its own in
+the registry (so it can be asked for, ruled on and chosen by the filter), and asking for the
+main name reports all of them from one computation.
 """
 
 from __future__ import annotations
@@ -17,13 +23,14 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Callable, Literal, Mapping
 
 from ..errors import OptionError, UnknownMetricError
 from ..features import FeaturePair
 
 __all__ = [
     "DEFAULT_METRICS",
+    "Figure",
     "Metric",
     "MetricOptions",
     "available_metrics",
@@ -67,6 +74,24 @@ class MetricOptions:
 
 
 Compute = Callable[[FeaturePair, MetricOptions], float]
+ComputeFigures = Callable[[FeaturePair, MetricOptions], Mapping[str, float]]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """How to read a further figure of a metric registered with ``figures``.
+
+    The figure is registered as ``<metric>_<suffix>``, with these attributes and the
+    metric's reference; see :class:`Metric` for their meaning.
+    """
+
+    kind: Literal["distance", "similarity"]
+    lower: float
+    upper: float
+    identical: float
+    summary: str
+    unit: str = ""
+    symmetric: bool = True
 
 
 @dataclass(frozen=True)
@@ -94,6 +119,12 @@ class Metric:
     masked : bool
         Whether ``compute`` honours a mask itself. For metrics that cannot (hashes, file
         sizes), the pipeline makes ignored pixels of the second image equal to the first's.
+    symmetric : bool
+        Whether swapping the two images leaves the value unchanged.
+    parent : str or None
+        For a further figure of a metric registered with ``figures``: that metric's name.
+    figures : tuple of str
+        For a metric registered with ``figures``: the names of its further figures.
     """
 
     name: str
@@ -106,6 +137,16 @@ class Metric:
     reference: str
     unit: str = ""
     masked: bool = True
+    symmetric: bool = True
+    parent: str | None = None
+    figures: tuple[str, ...] = ()
+    compute_figures: ComputeFigures | None = field(default=None, repr=False, compare=False)
+
+    def measure(self, pair: FeaturePair, options: MetricOptions) -> dict[str, float]:
+        """This metric's value by name, and those of its further figures, from one computation."""
+        if self.compute_figures is None:
+            return {self.name: self.compute(pair, options)}
+        return dict(self.compute_figures(pair, options))
 
     def differs(self, value: float | None) -> bool:
         """True when ``value`` is different from the value on identical images."""
@@ -129,15 +170,54 @@ def register(
     reference: str,
     unit: str = "",
     masked: bool = True,
-) -> Callable[[Compute], Compute]:
-    """Decorator that registers ``compute`` under ``name``. Names are unique."""
+    symmetric: bool = True,
+    figures: Mapping[str, Figure] | None = None,
+):
+    """Decorator that registers ``compute`` under ``name``. Names are unique.
 
-    def decorator(compute: Compute) -> Compute:
-        if name in _REGISTRY:
-            raise RuntimeError(f"metric {name!r} is registered twice")
+    Without ``figures`` the decorated function returns the value, a float. With ``figures``
+    (suffix -> :class:`Figure`) it returns a dict holding ``name`` and every
+    ``name_suffix``, and each of those is registered as a metric too.
+    """
+    extra = {f"{name}_{suffix}": figure for suffix, figure in (figures or {}).items()}
+
+    def decorator(function):
+        for registered in (name, *extra):
+            if registered in _REGISTRY:
+                raise RuntimeError(f"metric {registered!r} is registered twice")
+        if not extra:
+            _REGISTRY[name] = Metric(
+                name=name,
+                compute=function,
+                kind=kind,
+                lower=lower,
+                upper=upper,
+                identical=identical,
+                summary=summary,
+                reference=reference,
+                unit=unit,
+                masked=masked,
+                symmetric=symmetric,
+            )
+            return function
+        expected = {name, *extra}
+
+        def compute_figures(pair: FeaturePair, options: MetricOptions) -> Mapping[str, float]:
+            values = function(pair, options)
+            if set(values) != expected:
+                raise RuntimeError(f"metric {name!r} returned {sorted(values)}, not {sorted(expected)}")
+            return values
+
+        def one_figure(figure_name: str) -> Compute:
+            def compute(pair: FeaturePair, options: MetricOptions) -> float:
+                return compute_figures(pair, options)[figure_name]
+
+            compute.__name__ = figure_name
+            return compute
+
         _REGISTRY[name] = Metric(
             name=name,
-            compute=compute,
+            compute=one_figure(name),
             kind=kind,
             lower=lower,
             upper=upper,
@@ -146,8 +226,26 @@ def register(
             reference=reference,
             unit=unit,
             masked=masked,
+            symmetric=symmetric,
+            figures=tuple(extra),
+            compute_figures=compute_figures,
         )
-        return compute
+        for figure_name, figure in extra.items():
+            _REGISTRY[figure_name] = Metric(
+                name=figure_name,
+                compute=one_figure(figure_name),
+                kind=figure.kind,
+                lower=figure.lower,
+                upper=figure.upper,
+                identical=figure.identical,
+                summary=figure.summary,
+                reference=reference,
+                unit=figure.unit,
+                masked=masked,
+                symmetric=figure.symmetric,
+                parent=name,
+            )
+        return function
 
     return decorator
 

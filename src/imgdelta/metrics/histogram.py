@@ -56,6 +56,7 @@ def histogram_correlation(pair: FeaturePair, options: MetricOptions) -> float:
     identical=0.0,
     summary="chi-square distance of luminance histograms, sum((h1 - h2)^2 / h1)",
     reference="cv2.compareHist(..., cv2.HISTCMP_CHISQR)",
+    symmetric=False,
 )
 def histogram_chi_square(pair: FeaturePair, options: MetricOptions) -> float:
     h1, h2 = _histograms(pair)
@@ -102,6 +103,7 @@ def histogram_bhattacharyya(pair: FeaturePair, options: MetricOptions) -> float:
     identical=0.0,
     summary="Kullback-Leibler divergence of the second luminance histogram from the first",
     reference="cv2.compareHist(..., cv2.HISTCMP_KL_DIV): sum(h1 log(h1 / h2)), empty h2 bins as 1e-10",
+    symmetric=False,
 )
 def histogram_kl_divergence(pair: FeaturePair, options: MetricOptions) -> float:
     h1, h2 = _histograms(pair)

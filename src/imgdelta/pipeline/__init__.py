@@ -9,18 +9,18 @@ from typing import TYPE_CHECKING
 from .._lazy import exports_loader
 
 if TYPE_CHECKING:
-    from .compare import Comparison, WorstPixel, compare, json_number, measure
-    from .diff import Difference, diff
+    from .comparison import Comparison, WorstPixel, compare, json_number, measure
+    from .difference import Difference, diff
     from .filter import FilterResult, KeptFrame, filter_frames, open_run
 
 _EXPORTS = {
-    "Comparison": ".compare",
-    "WorstPixel": ".compare",
-    "compare": ".compare",
-    "json_number": ".compare",
-    "measure": ".compare",
-    "Difference": ".diff",
-    "diff": ".diff",
+    "Comparison": ".comparison",
+    "WorstPixel": ".comparison",
+    "compare": ".comparison",
+    "json_number": ".comparison",
+    "measure": ".comparison",
+    "Difference": ".difference",
+    "diff": ".difference",
     "FilterResult": ".filter",
     "KeptFrame": ".filter",
     "filter_frames": ".filter",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from ..pipeline.diff import Difference
+    from ..pipeline.difference import Difference
 
 __all__ = ["DIFF_STYLES", "render_diff"]
 

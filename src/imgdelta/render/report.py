@@ -123,7 +123,7 @@ def build_report(run_dir: str | Path, *, max_points: int = 2000, max_gallery: in
     """
     from ..errors import InputError
     from ..io.images import load_image
-    from ..pipeline.diff import diff
+    from ..pipeline.difference import diff
     from ..store import Manifest
     from .diff import render_diff
 

@@ -128,16 +128,28 @@ def _unmasked_pair(pair: FeaturePair) -> FeaturePair:
 
 
 def measure(pair: FeaturePair, names: Iterable[str], options: MetricOptions) -> dict[str, float]:
-    """Compute the named metrics on a prepared pair."""
+    """Compute the named metrics on a prepared pair.
+
+    A metric with further figures reports them all, after its main value; a figure asked
+    for alone reports only itself. Each computation runs once, however many of its
+    figures are asked for.
+    """
     metrics = [get_metric(name) for name in names]
     unmasked: FeaturePair | None = None
+    measured: dict[str, dict[str, float]] = {}
     values: dict[str, float] = {}
     for metric in metrics:
-        target = pair
-        if not metric.masked and pair.mask is not None:
-            unmasked = unmasked or _unmasked_pair(pair)
-            target = unmasked
-        values[metric.name] = metric.compute(target, options)
+        root = get_metric(metric.parent) if metric.parent else metric
+        if root.name not in measured:
+            target = pair
+            if not root.masked and pair.mask is not None:
+                unmasked = unmasked or _unmasked_pair(pair)
+                target = unmasked
+            measured[root.name] = root.measure(target, options)
+        if metric.parent:
+            values[metric.name] = measured[root.name][metric.name]
+        else:
+            values.update(measured[root.name])
     return values
 
 
