@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from .io.images import LoadedImage, load_image
     from .metrics import DEFAULT_METRICS, Metric, MetricOptions, available_metrics, get_metric, register
     from .metrics._imagehash import PerceptualHash
+    from .metrics.background import BackgroundModel
+    from .pipeline.background import compare_background
     from .io.sources import Frame, FrameSource, open_source
     from .pipeline import Comparison, FilterResult, WorstPixel, compare, filter_frames
     from .preprocess import Alignment, Preprocess
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 #: commands load only what they need: starting Python is part of every command's time.
 _EXPORTS = {
     "Alignment": ".preprocess",
+    "BackgroundModel": ".metrics.background",
     "ChangeDetector": ".decide.change",
     "Comparison": ".pipeline",
     "DEFAULT_METRICS": ".metrics",
@@ -75,6 +78,7 @@ _EXPORTS = {
     "available_metrics": ".metrics",
     "calibrate_detector": ".decide.change",
     "compare": ".pipeline",
+    "compare_background": ".pipeline.background",
     "filter_frames": ".pipeline",
     "get_metric": ".metrics",
     "has_changed": ".decide.change",

@@ -135,6 +135,30 @@ def _add_metric_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_background_options(parser: argparse.ArgumentParser) -> None:
+    from ..metrics.background import BACKGROUND_K, BACKGROUND_NOISE_FLOOR
+
+    group = parser.add_argument_group("background model (imgdelta compare --background DIR B)")
+    group.add_argument(
+        "--background",
+        metavar="DIR",
+        help="learn each pixel's mean and standard deviation from the images in DIR (a folder or a glob, "
+        "all of one size) and report the share of B's pixels farther than K deviations from the mean",
+    )
+    group.add_argument(
+        "--background-k",
+        type=_float_in(0.0, 1000.0, "--background-k"),
+        metavar="K",
+        help=f"deviations a pixel may be from its mean (default {BACKGROUND_K:g})",
+    )
+    group.add_argument(
+        "--background-floor",
+        type=_float_in(0.0, 1.0, "--background-floor"),
+        metavar="S",
+        help=f"smallest standard deviation on the 0..1 scale (default {BACKGROUND_NOISE_FLOOR:.4g}, 2 levels of 255)",
+    )
+
+
 def _add_verdict_options(parser: argparse.ArgumentParser) -> None:
     unit = _float_in(0.0, 1.0, "per-pixel limit")
     percent = _float_in(0.0, 100.0, "percentage")
@@ -168,14 +192,16 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser(
         "compare",
         help="measure how different two images are",
-        description="Measure how different two images are. Exit status: 0 same or passing, "
+        description="Measure how different two images are (A B), or how much of B is outside the "
+        "background the images of a folder show (--background DIR B). Exit status: 0 same or passing, "
         "1 failing a given tolerance or rule, 2 trouble.",
     )
-    compare.add_argument("a", metavar="A", help="first image (the reference)")
-    compare.add_argument("b", metavar="B", help="second image")
+    compare.add_argument("a", metavar="A", help="first image (the reference); with --background, the image to test")
+    compare.add_argument("b", metavar="B", nargs="?", help="second image (left out with --background)")
     compare.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     compare.add_argument("--diff-out", metavar="FILE", help="also write a diff picture (as 'imgdelta diff' draws it) when they differ")
     _add_metric_options(compare)
+    _add_background_options(compare)
     _add_preprocess_options(compare)
     _add_input_options(compare)
     _add_verdict_options(compare)
@@ -263,14 +289,10 @@ def _metric_names(values: Sequence[str]) -> list[str] | None:
     return names
 
 
-def _run_compare(args: argparse.Namespace) -> int:
-    from ..decide.verdict import Tolerance, parse_rule
-    from ..io.images import DEFAULT_MAX_PIXELS
-    from ..metrics import MetricOptions
-    from ..pipeline import compare
+def _preprocess(args: argparse.Namespace):
     from ..preprocess import Preprocess, parse_rect, parse_size_policy
 
-    preprocess = Preprocess(
+    return Preprocess(
         resize=parse_size_policy(args.resize) if args.resize else None,
         grayscale=args.gray,
         thumbnail=args.thumbnail,
@@ -281,13 +303,12 @@ def _run_compare(args: argparse.Namespace) -> int:
         exposure=args.exposure,
         align=args.align,
     )
-    options = MetricOptions(
-        tolerance=args.tolerance,
-        pixelmatch_threshold=args.pixelmatch_threshold,
-        include_aa=args.include_aa,
-        jpeg_quality=args.jpeg_quality,
-    )
-    tolerance = Tolerance(
+
+
+def _tolerance(args: argparse.Namespace):
+    from ..decide.verdict import Tolerance, parse_rule
+
+    return Tolerance(
         fail=args.fail,
         warn=args.warn,
         fail_percent=args.fail_percent,
@@ -296,6 +317,27 @@ def _run_compare(args: argparse.Namespace) -> int:
         allow_pixels=args.allow_pixels,
         rules=tuple(parse_rule(text, option="--require") for text in args.require),
     )
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from ..io.images import DEFAULT_MAX_PIXELS
+    from ..metrics import MetricOptions
+    from ..pipeline import compare
+
+    if args.background is not None:
+        return _run_background(args)
+    if args.b is None:
+        raise OptionError("compare needs two images, A and B (or --background DIR B)")
+    if args.background_k is not None or args.background_floor is not None:
+        raise OptionError("--background-k and --background-floor apply only with --background DIR")
+    preprocess = _preprocess(args)
+    options = MetricOptions(
+        tolerance=args.tolerance,
+        pixelmatch_threshold=args.pixelmatch_threshold,
+        include_aa=args.include_aa,
+        jpeg_quality=args.jpeg_quality,
+    )
+    tolerance = _tolerance(args)
     result = compare(
         args.a,
         args.b,
@@ -314,6 +356,49 @@ def _run_compare(args: argparse.Namespace) -> int:
         from .tables import comparison_table
 
         print(comparison_table(result))
+    return result.exit_code
+
+
+def _run_background(args: argparse.Namespace) -> int:
+    from ..io.images import DEFAULT_MAX_PIXELS
+    from ..metrics.background import BACKGROUND_K, BACKGROUND_NOISE_FLOOR
+    from ..pipeline.background import compare_background
+    from .tables import format_value, table
+
+    if args.b is not None:
+        raise OptionError(f"with --background give one image, B: imgdelta compare --background {args.background} B")
+    if (_metric_names(args.metric) or ["background"]) != ["background"]:
+        raise OptionError("with --background the one metric is 'background': leave out --metric")
+    if args.diff_out:
+        raise OptionError("--diff-out does not apply with --background")
+    result = compare_background(
+        args.background,
+        args.a,
+        k=BACKGROUND_K if args.background_k is None else args.background_k,
+        floor=BACKGROUND_NOISE_FLOOR if args.background_floor is None else args.background_floor,
+        preprocess=_preprocess(args),
+        tolerance=_tolerance(args),
+        alpha=args.alpha,
+        max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict(), allow_nan=False))
+        return result.exit_code
+    width, height = result.size
+    kind = "gray" if result.channels == 1 else "colour"
+    how = f"share of pixels beyond mean +/- {result.k:g} sigma (sigma at least {result.floor:.4g}), 0 when B fits"
+    lines = [
+        f"{result.b}  vs  the background of {result.background}  ({result.frames} frames, {width}x{height}, {kind}, "
+        f"{result.compared_pixels} pixels compared)",
+        "",
+        table(["metric", "value", "range", "how to read"], [["background", format_value(result.metrics["background"]), "0..1", how]]),
+        "",
+        f"{result.outside_pixels} pixels outside the background",
+    ]
+    if result.verdict is not None:
+        verdict = result.verdict
+        lines.append(f"verdict: {verdict.status}" + (f": {'; '.join(verdict.reasons)}" if verdict.reasons else ""))
+    print("\n".join(lines))
     return result.exit_code
 
 

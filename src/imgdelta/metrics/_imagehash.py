@@ -9,7 +9,9 @@ size the bits are *exactly* those of ``imagehash.average_hash``,
 Pillow operations in the same order (``Image.convert('L')`` followed by a
 ``Image.resize`` with the LANCZOS filter), the same NumPy reductions, the
 same ``scipy.fftpack`` DCT and the same PyWavelets transforms; the code
-itself is an independent implementation.
+itself is an independent implementation.  Beside them, the colour hash
+(:func:`color_hash`) equals ``imagehash.colorhash``: shares of black, grey
+and hue bins from Pillow's own 'L' and 'HSV' conversions.
 
 The hash values are wrapped in the immutable :class:`PerceptualHash`, whose
 difference ``h1 - h2`` is the Hamming distance between the two bit
@@ -42,9 +44,11 @@ import numpy as np
 from PIL import Image
 
 __all__ = [
+    "COLOR_HASH_BINS",
     "HASH_FUNCTIONS",
     "PerceptualHash",
     "average_hash",
+    "color_hash",
     "difference_hash",
     "hash_from_luma8",
     "perceptual_hash",
@@ -60,8 +64,17 @@ _DEFAULT_HASH_SIZE = 8
 #: pHash works on a (hash_size * factor)^2 thumbnail, as imagehash's default.
 _PHASH_HIGHFREQ_FACTOR = 4
 
-#: Hash kind names, in the order of :data:`HASH_FUNCTIONS`.
-_KINDS = ("ahash", "dhash", "phash", "whash")
+#: Square hash kind names, in the order of :data:`HASH_FUNCTIONS`.
+_SQUARE_KINDS = ("ahash", "dhash", "phash", "whash")
+
+#: Every kind a :class:`PerceptualHash` may carry.
+_KINDS = (*_SQUARE_KINDS, "colorhash")
+
+#: Rows of a colour hash: black, grey, six faint and six bright hue bins.
+COLOR_HASH_BINS = 14
+
+#: Bits per bin of imagehash.colorhash's default (14 x 3 = 42 bits).
+_DEFAULT_BINBITS = 3
 
 _HEX_DIGITS = frozenset(string.hexdigits)
 
@@ -72,20 +85,22 @@ def _hex_width(n_bits: int) -> int:
 
 
 class PerceptualHash:
-    """Immutable perceptual hash: a square boolean bit matrix plus its kind.
+    """Immutable perceptual hash: a boolean bit matrix plus its kind.
 
     Parameters
     ----------
-    bits : array_like of bool, shape (n, n)
+    bits : array_like of bool, shape (n, n), or (14, binbits) for a colorhash
         The hash bits, row-major (the first row holds the most significant
-        bits of the integer / hex value).  ``n`` must be at least 2.  Integer
-        arrays are accepted if they contain only 0 and 1.  The array is
-        copied; :attr:`bits` returns a read-only view that cannot be made
-        writeable.
+        bits of the integer / hex value).  ``n`` must be at least 2; a
+        colour hash has :data:`COLOR_HASH_BINS` rows of ``binbits >= 1``
+        bits.  Integer arrays are accepted if they contain only 0 and 1.
+        The array is copied; :attr:`bits` returns a read-only view that
+        cannot be made writeable.
     kind : str or None, optional
         Name of the hash function that produced the bits: ``"ahash"``,
-        ``"dhash"``, ``"phash"``, ``"whash"``, or ``None`` when unknown (for
-        instance for a hash parsed from hex without a kind).
+        ``"dhash"``, ``"phash"``, ``"whash"``, ``"colorhash"``, or ``None``
+        when unknown (for instance for a hash parsed from hex without a
+        kind; such a hash is square).
 
     Notes
     -----
@@ -111,11 +126,17 @@ class PerceptualHash:
 
     def __init__(self, bits: object, kind: str | None = None) -> None:
         arr = np.asarray(bits)
-        if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        if kind == "colorhash":
+            if arr.ndim != 2 or arr.shape[0] != COLOR_HASH_BINS or arr.shape[1] < 1:
+                raise ValueError(
+                    f"colorhash bits must be a ({COLOR_HASH_BINS}, binbits) array, "
+                    f"got shape {arr.shape}"
+                )
+        elif arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
             raise ValueError(
                 f"hash bits must be a square 2-D array, got shape {arr.shape}"
             )
-        if arr.shape[0] < 2:
+        elif arr.shape[0] < 2:
             raise ValueError(
                 f"hash bits must be at least 2x2, got shape {arr.shape}"
             )
@@ -163,7 +184,9 @@ class PerceptualHash:
         hash_size : int, optional
             Side ``n`` of the (n, n) bit matrix.  By default it is inferred
             from the string length, which is unambiguous for ``n >= 2``
-            (16 hex digits -> 8x8).
+            (16 hex digits -> 8x8).  A colour hash (``kind="colorhash"``)
+            takes no ``hash_size``: its ``binbits`` follow from the length
+            (11 hex digits -> 14x3), unambiguously too.
 
         Returns
         -------
@@ -186,6 +209,8 @@ class PerceptualHash:
                 "expected a non-empty string of hex digits 0-9a-f"
             )
         length = len(hex_string)
+        if kind == "colorhash":
+            return cls._colorhash_from_hex(hex_string, hash_size)
         if hash_size is None:
             n = 2
             while _hex_width(n * n) < length:
@@ -210,11 +235,35 @@ class PerceptualHash:
                 f"invalid perceptual hash hex string {hex_string!r}: value "
                 f"does not fit in the {n_bits} bits of a {n}x{n} hash"
             )
-        bits = np.array(
-            [(value >> (n_bits - 1 - i)) & 1 for i in range(n_bits)],
-            dtype=np.bool_,
-        ).reshape(n, n)
-        return cls(bits, kind)
+        return cls(_bits_of_int(value, n_bits).reshape(n, n), kind)
+
+    @classmethod
+    def _colorhash_from_hex(
+        cls, hex_string: str, hash_size: int | None
+    ) -> "PerceptualHash":
+        if hash_size is not None:
+            raise ValueError(
+                "hash_size applies to square hashes; a colorhash's binbits "
+                "follow from the length of its hex string"
+            )
+        length = len(hex_string)
+        binbits = 1
+        while _hex_width(COLOR_HASH_BINS * binbits) < length:
+            binbits += 1
+        n_bits = COLOR_HASH_BINS * binbits
+        if _hex_width(n_bits) != length:
+            raise ValueError(
+                f"invalid colorhash hex string {hex_string!r}: length {length} "
+                f"does not match any {COLOR_HASH_BINS} x binbits hash"
+            )
+        value = int(hex_string, 16)
+        if value >> n_bits:
+            raise ValueError(
+                f"invalid colorhash hex string {hex_string!r}: value does not "
+                f"fit in the {n_bits} bits of a {COLOR_HASH_BINS}x{binbits} hash"
+            )
+        bits = _bits_of_int(value, n_bits).reshape(COLOR_HASH_BINS, binbits)
+        return cls(bits, "colorhash")
 
     # -- accessors --------------------------------------------------------
     @property
@@ -229,7 +278,8 @@ class PerceptualHash:
 
     @property
     def hash_size(self) -> int:
-        """Side ``n`` of the bit matrix (8 for the default 64-bit hashes)."""
+        """Side ``n`` of a square bit matrix (8 for the default 64-bit
+        hashes); the number of rows, 14, of a colour hash."""
         return int(self._bits.shape[0])
 
     @property
@@ -293,6 +343,13 @@ class PerceptualHash:
 
 # ---------------------------------------------------------------------------
 # helpers
+
+
+def _bits_of_int(value: int, n_bits: int) -> np.ndarray:
+    """The ``n_bits`` binary digits of ``value``, most significant first."""
+    return np.array(
+        [(value >> (n_bits - 1 - i)) & 1 for i in range(n_bits)], dtype=np.bool_
+    )
 
 
 def _check_hash_size(hash_size: int) -> int:
@@ -506,6 +563,111 @@ def wavelet_hash(
 
     low = pywt.wavedec2(pixels, "haar", level=depth)[0]
     return PerceptualHash(low > np.median(low), "whash")
+
+
+# ---------------------------------------------------------------------------
+# the colour hash
+
+#: Saturation levels (Pillow's 0..255 HSV) of imagehash's classes: below
+#: 256 // 3 a pixel is grey; from there up to 256 * 2 // 3 a faint colour,
+#: above it a bright one.  A saturation of exactly 170 is a colour that falls
+#: in neither hue histogram (imagehash compares with < and >), yet counts in
+#: their denominator.
+_GREY_BELOW, _COLOUR_SPLIT = 256 // 3, 256 * 2 // 3
+
+#: Luma below this is black, whatever the hue (imagehash: 256 // 8).
+_BLACK_BELOW = 256 // 8
+
+#: imagehash bins hue with numpy.histogram over linspace(0, 255, 7): six
+#: half-open bins, the last one closed.  As a lookup table over 0..255.
+_HUE_BIN = np.minimum(
+    np.searchsorted(np.linspace(0, 255, 7), np.arange(256), side="right") - 1, 5
+).astype(np.uint8)
+
+#: Per saturation level, the first code of its class: grey 0, faint 6,
+#: unbinned colour 12, bright 18 (each class spans six hue codes); black
+#: pixels get the single code 24.
+_SATURATION_CODE = np.select(
+    [np.arange(256) < _GREY_BELOW, np.arange(256) < _COLOUR_SPLIT, np.arange(256) == _COLOUR_SPLIT],
+    [0, 6, 12],
+    18,
+).astype(np.uint8)
+_BLACK_CODE = 24
+
+
+#: calcHist counts in float32, exact up to 2**24: larger images are counted
+#: in pieces of this many pixels.
+_EXACT_COUNT = 1 << 24
+
+
+def _count_codes(codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """How many times each of ``0..n_codes - 1`` occurs in uint8 ``codes``."""
+    import cv2  # lazy
+
+    flat = np.ascontiguousarray(codes).reshape(-1)
+    total = np.zeros(n_codes, np.int64)
+    for start in range(0, flat.size, _EXACT_COUNT):
+        piece = flat[start : start + _EXACT_COUNT].reshape(-1, 1)
+        total += cv2.calcHist([piece], [0], None, [n_codes], [0, n_codes]).ravel().astype(np.int64)
+    return total
+
+
+def color_hash(image: Image.Image, *, binbits: int = _DEFAULT_BINBITS) -> PerceptualHash:
+    """Colour hash, bit-identical to ``imagehash.colorhash``.
+
+    Algorithm (imagehash [1]_): with Pillow's 'L' and 'HSV' conversions of
+    the image, take the share of black pixels (luma < 32), the share of
+    grey ones among the rest (saturation < 85), and among the remaining
+    coloured pixels the shares of six hue bins for faint colours
+    (saturation < 170) and six for bright ones (saturation > 170).  Each of
+    these 14 shares ``f`` becomes ``v = min(2**binbits - 1, int(f *
+    2**binbits))``, written in ``binbits`` bits the way imagehash writes
+    them: bit ``i`` is set when ``v // 2**(binbits - 1 - i) % 2**(binbits -
+    i)`` is non-zero (a mix of the binary digits and "at least" flags, kept
+    as is for compatibility).
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+        Any mode that Pillow converts to both 'L' and 'HSV' (every mode of
+        :func:`average_hash` but 'LAB' and 'La', where Pillow raises its own
+        ``ValueError``, as it does for imagehash), any non-empty size.
+    binbits : int, keyword-only
+        Bits per bin; default 3 (14 x 3 = 42 bits).
+
+    Returns
+    -------
+    PerceptualHash
+        Kind ``"colorhash"``, bits of shape (14, binbits).  ``h1 - h2``
+        ranges over 0..14 * binbits bits and is 0 for identical images.
+
+    References
+    ----------
+    .. [1] https://github.com/JohannesBuchner/imagehash (``colorhash``)
+    """
+    _check_image(image)
+    if isinstance(binbits, bool) or not isinstance(binbits, (int, np.integer)) or binbits < 1:
+        raise ValueError(f"binbits must be a whole number >= 1, got {binbits!r}")
+    binbits = int(binbits)
+    import cv2  # lazy
+
+    luma = np.asarray(image.convert("L"))
+    hue, saturation, _ = cv2.split(np.asarray(image.convert("HSV")))
+    codes = cv2.add(cv2.LUT(saturation, _SATURATION_CODE), cv2.LUT(hue, _HUE_BIN))
+    codes[luma < _BLACK_BELOW] = _BLACK_CODE
+    counts = _count_codes(codes, _BLACK_CODE + 1)
+    pixels = luma.size
+    coloured = max(1, int(counts[6:_BLACK_CODE].sum()))
+    levels = 1 << binbits
+    # the same float operations in the same order as imagehash, so that the
+    # truncations agree: share times levels for black and grey, count times
+    # levels over the coloured pixels for the hue bins
+    scaled = [int(counts[_BLACK_CODE]) / pixels * levels, int(counts[0:6].sum()) / pixels * levels]
+    scaled += [float(int(n) * levels) / coloured for n in (*counts[6:12], *counts[18:24])]
+    values = np.array([min(levels - 1, int(x)) for x in scaled])
+    shifts = binbits - 1 - np.arange(binbits)
+    bits = (values[:, None] >> shifts) % (1 << (binbits - np.arange(binbits))) > 0
+    return PerceptualHash(bits, "colorhash")
 
 
 #: Hash kind name -> hashing function.

@@ -1,7 +1,8 @@
-"""Perceptual hashes: Hamming distances of 64-bit hashes bit-identical to ``imagehash``.
+"""Perceptual hashes: Hamming distances of hashes bit-identical to ``imagehash``.
 
 Hashes are computed from the compared image rounded to 8 bits, through the same Pillow
-steps as imagehash (convert to L, LANCZOS resize), so for an 8-bit file they equal
+steps as imagehash (convert to L, LANCZOS resize; for the colour hash, convert to L and
+HSV), so for an 8-bit file they equal
 ``imagehash.<fn>(ImageOps.exif_transpose(PIL.Image.open(path)))`` on opaque images.
 """
 
@@ -9,7 +10,10 @@ from __future__ import annotations
 
 from ..features import Features, FeaturePair
 from . import MetricOptions, register
-from ._imagehash import HASH_FUNCTIONS, PerceptualHash
+from ._imagehash import COLOR_HASH_BINS, HASH_FUNCTIONS, PerceptualHash, color_hash
+
+#: Bits per bin of the registered colour hash: imagehash.colorhash's default.
+COLOR_HASH_BINBITS = 3
 
 
 def image_hash(features: Features, kind: str) -> PerceptualHash:
@@ -45,3 +49,23 @@ for _kind, (_summary, _reference) in _DESCRIPTIONS.items():
         summary=f"Hamming distance of 64-bit {_summary}",
         reference=_reference,
     )(_hamming(_kind))
+
+
+def _colorhash_distance(pair: FeaturePair, options: MetricOptions) -> float:
+    def colour(features: Features) -> PerceptualHash:
+        return features.memo("hash_colorhash", lambda f: color_hash(f.pil8(), binbits=COLOR_HASH_BINBITS))
+
+    return colour(pair.a) - colour(pair.b)
+
+
+register(
+    "colorhash",
+    kind="distance",
+    lower=0.0,
+    upper=float(COLOR_HASH_BINS * COLOR_HASH_BINBITS),
+    identical=0.0,
+    unit="bits",
+    masked=False,
+    summary=f"Hamming distance of {COLOR_HASH_BINS * COLOR_HASH_BINBITS}-bit colour hashes: shares of black, grey and 12 hue bins",
+    reference="imagehash.colorhash (binbits=3)",
+)(_colorhash_distance)
