@@ -185,20 +185,20 @@ def register(
         for registered in (name, *extra):
             if registered in _REGISTRY:
                 raise RuntimeError(f"metric {registered!r} is registered twice")
+        record = dict(
+            name=name,
+            kind=kind,
+            lower=lower,
+            upper=upper,
+            identical=identical,
+            summary=summary,
+            reference=reference,
+            unit=unit,
+            masked=masked,
+            symmetric=symmetric,
+        )
         if not extra:
-            _REGISTRY[name] = Metric(
-                name=name,
-                compute=function,
-                kind=kind,
-                lower=lower,
-                upper=upper,
-                identical=identical,
-                summary=summary,
-                reference=reference,
-                unit=unit,
-                masked=masked,
-                symmetric=symmetric,
-            )
+            _REGISTRY[name] = Metric(compute=function, **record)
             return function
         expected = {name, *extra}
 
@@ -215,21 +215,7 @@ def register(
             compute.__name__ = figure_name
             return compute
 
-        _REGISTRY[name] = Metric(
-            name=name,
-            compute=one_figure(name),
-            kind=kind,
-            lower=lower,
-            upper=upper,
-            identical=identical,
-            summary=summary,
-            reference=reference,
-            unit=unit,
-            masked=masked,
-            symmetric=symmetric,
-            figures=tuple(extra),
-            compute_figures=compute_figures,
-        )
+        _REGISTRY[name] = Metric(compute=one_figure(name), figures=tuple(extra), compute_figures=compute_figures, **record)
         for figure_name, figure in extra.items():
             _REGISTRY[figure_name] = Metric(
                 name=figure_name,
