@@ -1,0 +1,87 @@
+"""Catalogue rows of the image-quality family: imgdelta beside sewar 0.4.10.
+
+Each ``run`` is what a sewar user does with two uint8 RGB arrays (for PSNR-B, which wants
+the Y of YCbCr, their BT.601 luminance). Where imgdelta differs from sewar by design (see
+``imgdelta.metrics.quality``) the row is there for speed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from peers import PeerCase
+
+SEWAR = "sewar 0.4.10"
+#: BT.601 luma, the Y of YCbCr that sewar's psnrb expects in place of RGB.
+LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def _msssim(a: np.ndarray, b: np.ndarray) -> float:
+    from sewar.full_ref import msssim
+
+    return float(msssim(a, b))
+
+
+def _uqi(a: np.ndarray, b: np.ndarray) -> float:
+    from sewar.full_ref import uqi
+
+    return float(uqi(a, b))
+
+
+def _vifp(a: np.ndarray, b: np.ndarray) -> float:
+    from sewar.full_ref import vifp
+
+    return float(vifp(a, b))
+
+
+def _psnrb(a: np.ndarray, b: np.ndarray) -> float:
+    from sewar.full_ref import psnrb
+
+    return float(psnrb(a.astype(np.float64) @ LUMA, b.astype(np.float64) @ LUMA, MAX=255))
+
+
+def _scc(a: np.ndarray, b: np.ndarray) -> float:
+    from sewar.full_ref import scc
+
+    return float(scc(a, b))
+
+
+def _sam(a: np.ndarray, b: np.ndarray) -> float:
+    from sewar.full_ref import sam
+
+    return float(sam(a, b))
+
+
+def _ergas(a: np.ndarray, b: np.ndarray) -> float:
+    from sewar.full_ref import ergas
+
+    return float(ergas(a, b))
+
+
+def _rase(a: np.ndarray, b: np.ndarray) -> float:
+    from sewar.full_ref import rase
+
+    return float(rase(a, b))
+
+
+#: Rows whose values differ from sewar's by design carry no tolerance (the agreement
+#: column still prints the difference); tests/metrics/test_quality.py checks each of
+#: those differences exactly against the corrected reference or the paper's formula.
+BY_DESIGN = math.inf
+
+CASES = [
+    # sewar's downsampling also averages neighbouring colour channels; imgdelta keeps them apart
+    PeerCase(metric="ms_ssim", peer=SEWAR, run=_msssim, tolerance=BY_DESIGN),
+    # sewar feeds window means where Wang's formula has window sums
+    PeerCase(metric="uqi", peer=SEWAR, run=_uqi, tolerance=BY_DESIGN),
+    PeerCase(metric="vif", peer=SEWAR, run=_vifp, tolerance=1e-6),
+    # sewar divides the block-boundary sums by height * width / 8 - 1, not the pairs summed
+    PeerCase(metric="psnr_b", peer=SEWAR, run=_psnrb, tolerance=BY_DESIGN),
+    # windows flat in both images (JPEG's flat blocks) count 1 in imgdelta, 0 in sewar
+    PeerCase(metric="scc", peer=SEWAR, run=_scc, tolerance=BY_DESIGN),
+    PeerCase(metric="sam", peer=SEWAR, run=_sam, tolerance=1e-6),
+    PeerCase(metric="ergas", peer=SEWAR, run=_ergas, tolerance=1e-6),
+    PeerCase(metric="rase", peer=SEWAR, run=_rase, tolerance=1e-6),
+]

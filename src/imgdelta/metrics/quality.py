@@ -1,0 +1,393 @@
+"""The image-quality family: MS-SSIM, UQI, VIF, PSNR-B, SCC, SAM, ERGAS and RASE.
+
+Full-reference measures from image coding and remote sensing, with the conventions of
+sewar 0.4.10 (windows, constants on 8-bit data, how colour is treated) so that values
+agree with it on 8-bit images, except where sewar's result is not a sound definition;
+each metric's docstring says where it differs and why.
+
+Colour: each metric treats a colour image as sewar does (most measure every channel and
+average; PSNR-B measures luminance; SAM compares the colour vectors of pixels; ERGAS and
+RASE take the channels as spectral bands). A single-channel image (luminance, as the
+filter passes) is a one-band image.
+
+Scale: imgdelta's pixels are in [0, 1]. Formulas that do not change when both images are
+multiplied by 255 run on [0, 1]; constants defined on 8-bit values are converted (SSIM's
+C1 and C2) or the data is multiplied by 255 (VIF's noise variance).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..features import FeaturePair, Features
+from . import MetricOptions, register
+from ._quality_kernels import (
+    MS_SSIM_WEIGHTS,
+    RASE_WINDOW,
+    SCC_REACH,
+    UQI_WINDOW,
+    blocking_effect_factor,
+    halve,
+    ms_ssim_scales,
+    rase_map,
+    scc_map,
+    spectral_angle_map,
+    ssim_and_cs,
+    strip_sums,
+    uqi_map,
+    valid_crop,
+    vif_sums,
+    vif_window,
+)
+
+#: PSNR-B's lowest value, 10 log10(1 / 2): MSE and BEF are each at most 1 on [0, 1].
+PSNR_B_LOWEST = -10.0 * math.log10(2.0)
+#: ERGAS: ratio of the high-resolution to the low-resolution pixel size, h / l (sewar's
+#: ``r``; 1/4 for a 4x pan-sharpening).
+ERGAS_RATIO = 0.25
+
+
+def _image(features: Features) -> np.ndarray:
+    """The pixels as OpenCV takes them: (H, W, 3) for colour, (H, W) for one channel."""
+    pixels = features.pixels
+    return np.ascontiguousarray(pixels[:, :, 0] if features.is_gray else pixels)
+
+
+def _images(pair: FeaturePair) -> tuple[np.ndarray, np.ndarray]:
+    """Both images, the second with its ignored pixels taken from the first.
+
+    Windowed metrics then see no difference from ignored pixels, not even in the windows
+    of kept pixels next to them.
+    """
+    a = _image(pair.a)
+    b = _image(pair.b)
+    if pair.mask is not None:
+        b = np.where(pair.mask if b.ndim == 2 else pair.mask[:, :, None], b, a)
+    return a, b
+
+
+def _windowed_mean(compute, pair: FeaturePair, window: int, reach: int) -> float:
+    """Mean of a per-window map over the windows inside the image (sewar's crop of
+    ``round(window / 2)`` on every side) and the kept pixels, over all channels.
+
+    A mask that keeps no pixel of that inner part falls back to its kept pixels anywhere.
+    """
+    a, b = _images(pair)
+    crop = valid_crop(a.shape, int(round(window / 2)))
+    keep = pair.mask
+    if keep is not None and not keep[crop].any():
+        crop = valid_crop(a.shape, 0)
+    [(total, count)] = strip_sums(compute, (a, b), reach, crop, keep)
+    return total / count
+
+
+@register(
+    "ms_ssim",
+    kind="similarity",
+    lower=0.0,
+    upper=1.0,
+    identical=1.0,
+    summary="multi-scale SSIM: structure at 5 scales, luminance at the coarsest (Gaussian 11x11, per channel)",
+    reference=(
+        "Wang, Simoncelli, Bovik 2003, Multiscale structural similarity for image quality assessment; "
+        "sewar 0.4.10 full_ref.msssim on 8-bit data"
+    ),
+    masked=False,
+)
+def multiscale_ssim(pair: FeaturePair, options: MetricOptions) -> float:
+    """Multi-scale structural similarity.
+
+    ``MS-SSIM = cs_1^w1 cs_2^w2 ... cs_{M-1}^w{M-1} ssim_M^wM``, where ``cs_j`` and
+    ``ssim_j`` are the mean contrast-structure term and the mean SSIM at scale ``j``
+    (Gaussian window 11 x 11, sigma 1.5, valid windows only, K1 = 0.01, K2 = 0.03 on the
+    data range), weights 0.0448, 0.2856, 0.3001, 0.2363, 0.1333, and each scale the
+    previous one halved by 2 x 2 means. Colour: at each scale the terms of the channels
+    are averaged. Range [0, 1]; 1 when identical; similarity.
+
+    Equal to sewar's ``msssim`` on single-channel images of at least 176 pixels a side
+    (11 x 2^4, room for five scales). Differences, by design:
+
+    * colour: sewar's downsampling filter also runs across the channel axis, mixing each
+      channel with its neighbour at every scale; here channels stay apart.
+    * a negative mean contrast-structure (anti-correlated structure, e.g. an inverted
+      image) counts as 0, as in TensorFlow's ``tf.image.ssim_multiscale``; sewar raises it
+      to a fractional power as a complex number and keeps the real part.
+    * smaller images use fewer scales (as sewar does), with their weights rescaled to
+      sum to 1, so that one scale is SSIM itself; sewar keeps the weights as they are,
+      which pulls small images towards 1 (and it refuses images narrower than the
+      window, which are measured here with mirrored borders).
+    """
+    import cv2
+
+    scales = ms_ssim_scales(*pair.a.shape)
+    weights = np.array(MS_SSIM_WEIGHTS[:scales])
+    if scales < len(MS_SSIM_WEIGHTS):
+        weights /= weights.sum()
+    a = _image(pair.a)
+    b = _image(pair.b)
+    # halving is linear, so the sum and difference of the images can be halved directly
+    s = cv2.addWeighted(a, 1.0, b, 1.0, -1.0)
+    d = cv2.subtract(a, b)
+    value = 1.0
+    for scale in range(scales):
+        # means over windows and channels: sewar averages its per-channel means
+        ssim, cs = ssim_and_cs(s, d)
+        last = scale == scales - 1
+        value *= max(ssim if last else cs, 0.0) ** weights[scale]
+        if not last:
+            s = halve(s)
+            d = halve(d)
+    return min(max(float(value), 0.0), 1.0)
+
+
+@register(
+    "uqi",
+    kind="similarity",
+    lower=-1.0,
+    upper=1.0,
+    identical=1.0,
+    summary="universal quality index: correlation x luminance x contrast in 8x8 windows, per channel",
+    reference="Wang, Bovik 2002, A universal image quality index (and Wang's reference code)",
+)
+def universal_quality_index(pair: FeaturePair, options: MetricOptions) -> float:
+    """Universal image quality index, the mean over 8 x 8 sliding windows.
+
+    ``Q = 4 sigma_xy mu_x mu_y / ((sigma_x^2 + sigma_y^2)(mu_x^2 + mu_y^2))`` per window
+    (population statistics), averaged over the windows inside the image and over the
+    channels. Where both windows are flat Q is ``2 mu_x mu_y / (mu_x^2 + mu_y^2)`` (1 if
+    both are black), as in Wang's code. Range [-1, 1]; 1 when identical; similarity.
+    With a mask, the mean runs over the windows of kept pixels, and ignored pixels of the
+    second image are taken from the first.
+
+    The window placement and border crop are sewar's ``uqi`` (window of pixel ``i``:
+    ``i - 4 .. i + 3``; 4 pixels left out on every side). sewar's values differ: it puts
+    window means where Wang's code has window sums (``N * mean(xy) - mean(x) mean(y)``
+    is not ``N`` times a covariance), which pulls its index towards 1 (0.92 where the
+    index is 0.20: the top-left 256 x 256 of scikit-image's camera with Gaussian noise of
+    sigma 20 levels). Images narrower than 9 pixels are measured over every window,
+    borders mirrored.
+    """
+    value = _windowed_mean(uqi_map, pair, UQI_WINDOW, UQI_WINDOW // 2)
+    return min(max(value, -1.0), 1.0)
+
+
+@register(
+    "vif",
+    kind="similarity",
+    lower=0.0,
+    upper=math.inf,
+    identical=1.0,
+    summary="visual information fidelity (pixel domain, 4 scales): share of the first image's information in the second",
+    reference="Sheikh, Bovik 2006, Image information and visual quality (VIFp); sewar 0.4.10 full_ref.vifp",
+    masked=False,
+    symmetric=False,
+)
+def visual_information_fidelity(pair: FeaturePair, options: MetricOptions) -> float:
+    """Pixel-domain visual information fidelity of the second image against the first.
+
+    At 4 scales (Gaussian windows 17, 9, 5, 3 pixels, sigma = size / 5; each scale the
+    previous one filtered and subsampled by 2) the second image is modelled as
+    ``y = g x + v`` in every window, and::
+
+        VIF = sum log(1 + g^2 sigma_x^2 / (sigma_v^2 + sigma_n^2)) / sum log(1 + sigma_x^2 / sigma_n^2)
+
+    with ``sigma_n^2 = 2`` on 8-bit values, sums over windows and scales. Colour: the
+    mean of the channels' VIF. Range [0, inf): 1 when identical, below 1 when
+    information is lost, above 1 when contrast is enhanced; similarity, not symmetric.
+
+    Equal to sewar's ``vifp`` on images of at least 41 pixels a side (room for the four
+    windows). A window that no longer fits ends the sum (sewar lets SciPy swap image and
+    window there); an image narrower than 17 pixels is measured with mirrored borders.
+    Where the first image is flat at every scale the ratio is undefined (0 / 0; NaN in
+    sewar): 1 if the channels are equal, else 0.
+    """
+    if pair.identical:
+        return 1.0
+    a = _image(pair.a)
+    b = _image(pair.b)
+    # on the 8-bit scale, where sewar's noise variance and guard are defined; centred,
+    # so that the float64 variances of flat windows stay below the guard
+    x = (a.astype(np.float64) - 0.5) * 255.0
+    y = (b.astype(np.float64) - 0.5) * 255.0
+    size = vif_window(1)
+    if min(a.shape[:2]) < size:
+        widths = ((size // 2, size // 2),) * 2 + ((0, 0),) * (a.ndim - 2)
+        x = np.pad(x, widths, mode="symmetric")
+        y = np.pad(y, widths, mode="symmetric")
+    preserved, present = vif_sums(x, y)
+    values = []
+    for channel, (kept, held) in enumerate(zip(preserved, present)):
+        if held > 0.0:
+            values.append(kept / held)
+        else:
+            # a flat reference holds no information to preserve: the ratio is undefined
+            same = np.array_equal(a, b) if a.ndim == 2 else np.array_equal(a[:, :, channel], b[:, :, channel])
+            values.append(1.0 if same else 0.0)
+    return max(float(np.mean(values)), 0.0)
+
+
+@register(
+    "psnr_b",
+    kind="similarity",
+    lower=PSNR_B_LOWEST,
+    upper=math.inf,
+    identical=math.inf,
+    unit="dB",
+    summary="PSNR with the blocking effect factor of the second image's 8x8 grid, on luminance",
+    reference="Yim, Bovik 2011, Quality assessment of deblocked images (PSNR-B); sewar 0.4.10 full_ref.psnrb",
+    masked=False,
+    symmetric=False,
+)
+def psnr_blocking(pair: FeaturePair, options: MetricOptions) -> float:
+    """PSNR-B: peak signal-to-noise ratio with a penalty for visible 8 x 8 block edges.
+
+    ``PSNR-B = 10 log10(1 / (MSE + BEF))`` on luminance in [0, 1] (the same as MAX = 255
+    on 8-bit values), where BEF, the blocking effect factor of the second image, is
+    ``eta (D_B - D_Bc)`` when the mean squared step across block boundaries ``D_B``
+    exceeds the mean squared step elsewhere ``D_Bc`` (else 0), with
+    ``eta = log2(8) / log2(min(height, width))``. Range [-3.01, inf) dB; infinite (null
+    in JSON) when identical; similarity, not symmetric (the grid is looked for in the
+    second image only).
+
+    Equal to sewar's ``psnrb`` given the luminance except for its count of boundary
+    steps: it divides by ``height * width / 8 - 1`` per direction, not by the
+    ``height * (width / 8 - 1)`` steps it sums (the paper's count), which understates
+    ``D_B`` on small images. Identical images give infinity here; sewar gives
+    ``10 log10(255^2 / BEF)``, finite when the image itself is blocky. Images narrower
+    than a block take ``eta = 1``.
+    """
+    import cv2
+
+    a = pair.a.luma
+    b = pair.b.luma
+    mse = cv2.norm(a, b, cv2.NORM_L2SQR) / a.size
+    if mse == 0.0 and pair.identical:
+        return math.inf
+    total = mse + blocking_effect_factor(b)
+    if total == 0.0:
+        return math.inf
+    # MSE and BEF are each at most 1 on [0, 1]; float32 luminance may pass 1 by an ulp
+    return max(10.0 * math.log10(1.0 / total), PSNR_B_LOWEST)
+
+
+@register(
+    "scc",
+    kind="similarity",
+    lower=-1.0,
+    upper=1.0,
+    identical=1.0,
+    summary="spatial correlation coefficient: local correlation of Laplacian-filtered images, 8x8 windows",
+    reference="Zhou, Civco, Silander 1998 (high-pass correlation); windows and filter of sewar 0.4.10 full_ref.scc",
+)
+def spatial_correlation_coefficient(pair: FeaturePair, options: MetricOptions) -> float:
+    """Spatial correlation coefficient: how well fine detail (edges, texture) matches.
+
+    Both images are filtered by the 8-neighbour Laplacian (mirrored borders), and the
+    correlation coefficient of the filtered values is taken in the 8 x 8 window of every
+    pixel (zeros outside the image) and averaged over pixels and channels. Range
+    [-1, 1]; 1 when identical; similarity. With a mask, the mean runs over kept pixels,
+    and ignored pixels of the second image are taken from the first.
+
+    Equal to sewar's ``scc`` except in windows where both images are flat (no detail in
+    either): they count as a perfect match, 1, where sewar counts 0, so that identical
+    images always score 1. A window flat in only one image scores 0 in both.
+    """
+    value = _windowed_mean(scc_map, pair, 0, SCC_REACH)
+    return min(max(value, -1.0), 1.0)
+
+
+@register(
+    "sam",
+    kind="distance",
+    lower=0.0,
+    upper=math.pi / 2,
+    identical=0.0,
+    unit="radians",
+    summary="spectral angle mapper: mean angle between the colour vectors of pixels (0 on one channel)",
+    reference="Kruse et al. 1993, The spectral image processing system (SIPS); sewar 0.4.10 full_ref.sam",
+)
+def spectral_angle_mapper(pair: FeaturePair, options: MetricOptions) -> float:
+    """Mean spectral angle: the angle between each pixel's colour vectors, averaged.
+
+    ``angle = arccos(a . b / (|a| |b|))`` per pixel, over the pixels where neither vector
+    is zero (a black pixel has no direction), in radians. It measures changes of hue and
+    saturation and ignores brightness (``b = 2 a`` gives 0). Range [0, pi/2] for
+    non-negative values; 0 when identical; distance. A single-channel image has no
+    angles: 0. When no pixel has a direction in both images the value is 0 (sewar gives
+    NaN); otherwise equal to sewar's ``sam``.
+    """
+    if pair.a.is_gray:
+        return 0.0
+    a = _image(pair.a)
+    [(total, _), (count, _)] = strip_sums(spectral_angle_map, (a, _image(pair.b)), 0, valid_crop(a.shape, 0), pair.mask)
+    # undefined angles are 0 in the map, so the sum is over defined ones
+    return min(total / count, math.pi / 2) if count > 0 else 0.0
+
+
+def _band_statistics(pair: FeaturePair) -> tuple[list[float], list[float]]:
+    """Mean squared error and the first image's mean of every channel, over kept pixels."""
+    import cv2
+
+    a = _image(pair.a)
+    b = _image(pair.b)
+    mask = None if pair.mask is None else pair.mask.astype(np.uint8)
+    step = cv2.subtract(a, b)
+    cv2.multiply(step, step, dst=step)
+    channels = 1 if a.ndim == 2 else a.shape[2]
+    errors = cv2.mean(step, mask=mask)[:channels]
+    means = cv2.mean(a, mask=mask)[:channels]
+    return list(errors), list(means)
+
+
+@register(
+    "ergas",
+    kind="distance",
+    lower=0.0,
+    upper=math.inf,
+    identical=0.0,
+    summary="ERGAS: relative global error, 25 sqrt(mean over channels of (RMSE / first image's mean)^2)",
+    reference="Wald 2000, Quality of high resolution synthesised images (ERGAS, h/l = 1/4); sewar 0.4.10 full_ref.ergas",
+    symmetric=False,
+)
+def relative_global_error(pair: FeaturePair, options: MetricOptions) -> float:
+    """ERGAS, erreur relative globale adimensionnelle de synthèse.
+
+    ``ERGAS = 100 (h / l) sqrt(1/N sum_k (RMSE_k / mu_k)^2)`` over the N channels, with
+    ``RMSE_k`` the root mean squared error of channel k and ``mu_k`` its mean in the
+    first image, h / l = 1/4 (sewar's default ``r``). Relative errors: the same on any
+    data scale. Range [0, inf); 0 when identical; distance, not symmetric. With a mask,
+    over kept pixels. A channel that is black in the first image contributes 0 if it is
+    black in the second too (sewar: NaN), else makes ERGAS infinite (as in sewar).
+    """
+    errors, means = _band_statistics(pair)
+    relative = [error / mean**2 if mean > 0 else (math.inf if error > 0 else 0.0) for error, mean in zip(errors, means)]
+    return 100.0 * ERGAS_RATIO * math.sqrt(sum(relative) / len(relative))
+
+
+@register(
+    "rase",
+    kind="distance",
+    lower=0.0,
+    upper=math.inf,
+    identical=0.0,
+    summary="RASE: relative average spectral error in 8x8 windows, 100 RMSE / first image's mean, in percent",
+    reference="Ranchin, Wald 2000 (RASE); the sliding windows of sewar 0.4.10 full_ref.rase",
+    unit="%",
+    symmetric=False,
+)
+def relative_average_spectral_error(pair: FeaturePair, options: MetricOptions) -> float:
+    """Relative average spectral error, averaged over 8 x 8 sliding windows.
+
+    ``RASE = 100 / M sqrt(1/N sum_k MSE_k)`` in each window, with ``MSE_k`` the mean
+    squared error of channel k and ``M`` the mean of the first image over the window and
+    all N channels; averaged over the windows inside the image (sewar's placement: the
+    window of pixel ``i`` spans ``i - 4 .. i + 3``, 4 pixels left out on every side).
+    Relative: the same on any data scale. Dark windows weigh heavily. Range [0, inf);
+    0 when identical; distance, not symmetric. With a mask, over the windows of kept
+    pixels, ignored pixels of the second image taken from the first. As in sewar, a
+    window where the first image is black contributes 0. Images narrower than 9 pixels
+    are measured over every window, borders mirrored. Equal to sewar's ``rase``.
+    """
+    return _windowed_mean(rase_map, pair, RASE_WINDOW, RASE_WINDOW // 2)
