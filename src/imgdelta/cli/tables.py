@@ -19,8 +19,10 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def format_value(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isinf(value)):
-        return "inf"
+    if value is None:
+        return "inf"  # JSON's stand-in for an infinite PSNR
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
     if isinstance(value, int) or float(value).is_integer() and abs(value) >= 1:
         return str(int(value))
     return f"{value:.6g}"
@@ -42,7 +44,9 @@ def comparison_table(result: Comparison) -> str:
     rows = []
     for name, value in result.metrics.items():
         metric = get_metric(name)
-        if metric.kind == "distance":
+        if metric.kind == "distance" and metric.lower < metric.identical:
+            direction = f"{format_value(metric.identical)} when identical, further from it = more different"
+        elif metric.kind == "distance":
             direction = f"{format_value(metric.identical)} when identical, higher = more different"
         else:
             direction = f"{format_value(metric.identical)} when identical, lower = less alike"

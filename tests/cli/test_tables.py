@@ -1,0 +1,26 @@
+"""The readable tables: ranges and directions that say what a number means."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import imgdelta
+from imgdelta.cli.tables import comparison_table, format_value
+
+
+def test_infinities_keep_their_sign():
+    assert format_value(math.inf) == "inf"
+    assert format_value(-math.inf) == "-inf"
+    assert format_value(None) == "inf"  # an infinite PSNR, as JSON carries it
+
+
+def test_signed_figures_read_as_distance_from_their_identical_value():
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    table = comparison_table(imgdelta.compare(a, a.copy(), metrics=["template", "mae"]))
+    rows = {line.split()[0]: line for line in table.splitlines() if line.startswith(("template", "mae"))}
+    assert "-inf..inf" in rows["template_dx"] and "further from it = more different" in rows["template_dx"]
+    assert "higher = more different" in rows["mae"]
+    assert "lower = less alike" in rows["template"]
