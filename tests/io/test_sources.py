@@ -429,9 +429,12 @@ def test_snapshots_are_paced_by_the_interval():
         started = time.monotonic()
         frames = [next(source) for _ in range(5)]
         elapsed = time.monotonic() - started
-    gaps = np.diff([f.time for f in frames])
-    assert 0.2 - 0.01 <= elapsed < 1.0
-    assert np.all(gaps > 0.035), gaps
+    since_first = np.array([f.time for f in frames]) - frames[0].time
+    assert elapsed < 1.0
+    # deadlines count from the first frame's grab, made while the source opened: frame k is
+    # grabbed at its deadline or later, never early (a late grab under load only shortens
+    # the gap to the next one, so the gaps alone would not be a fair test)
+    assert np.all(since_first >= np.arange(5) * 0.05 - 0.005), since_first
 
 
 def test_a_lost_snapshot_url_raises_and_reopens():
