@@ -11,7 +11,7 @@ import imgdelta
 PACKAGE = Path(imgdelta.__file__).parent
 
 #: Lower layers first; a module may import only from its own layer or those before it.
-LAYERS = ["errors", "io", "preprocess", "features", "metrics", "decide", "store", "pipeline", "render", "web", "examples", "cli"]
+LAYERS = ["errors", "io", "preprocess", "features", "metrics", "decide", "store", "pipeline", "dedupe", "render", "web", "examples", "cli"]
 
 
 def test_all_is_sorted_and_complete():

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         has_changed,
     )
     from .decide.verdict import Rule, Tolerance, Verdict, parse_rule
+    from .dedupe import DuplicateGroup, DuplicateReport, find_duplicates
     from .errors import (
         ImgDeltaError,
         InputError,
@@ -52,6 +53,8 @@ _EXPORTS = {
     "DEFAULT_METRICS": ".metrics",
     "Decision": ".decide.change",
     "DetectorSettings": ".decide.change",
+    "DuplicateGroup": ".dedupe",
+    "DuplicateReport": ".dedupe",
     "FeaturePair": ".features",
     "Features": ".features",
     "FilterResult": ".pipeline",
@@ -80,6 +83,7 @@ _EXPORTS = {
     "compare": ".pipeline",
     "compare_background": ".pipeline.background",
     "filter_frames": ".pipeline",
+    "find_duplicates": ".dedupe",
     "get_metric": ".metrics",
     "has_changed": ".decide.change",
     "load_image": ".io.images",

@@ -216,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     hashes.add_argument("files", nargs="+", metavar="FILE", help="image files")
     hashes.add_argument("--json", action="store_true", help="print one JSON object a line")
     hashes.add_argument("--max-pixels", type=_positive_int, default=None, metavar="N", help="decompression-bomb limit")
+    hashes.add_argument("--jobs", type=_positive_int, default=None, metavar="N", help="processes that hash (default: every core)")
     hashes.set_defaults(run=_run_hash)
 
     difference = commands.add_parser(
@@ -275,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .timelapse import add_commands
 
     add_commands(commands, _Parser)
+    from .dedupe import add_commands as add_dedupe_commands
+
+    add_dedupe_commands(commands, _Parser)
     return parser
 
 
@@ -470,17 +474,15 @@ def _run_diff(args: argparse.Namespace) -> int:
 
 
 def _run_hash(args: argparse.Namespace) -> int:
-    from ..io.images import DEFAULT_MAX_PIXELS, open_image_file
+    from ..dedupe.collection import imagehash_files
+    from ..io.images import DEFAULT_MAX_PIXELS
     from ..metrics._imagehash import HASH_FUNCTIONS
 
     status = 0
     rows = []
-    for path in args.files:
-        try:
-            image = open_image_file(path, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS)
-            row = {"path": path, **{kind: str(fn(image)) for kind, fn in HASH_FUNCTIONS.items()}}
-        except ImgDeltaError as exc:
-            print(f"imgdelta hash: {exc}", file=sys.stderr)
+    for row in imagehash_files(args.files, jobs=args.jobs, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS):
+        if isinstance(row, str):
+            print(f"imgdelta hash: {row}", file=sys.stderr)
             status = EXIT_TROUBLE
             continue
         if args.json:
