@@ -163,8 +163,10 @@ def test_the_table_and_options(folders, capsys):
     [
         (["--background", "{tmp}/empty", "{tmp}/b.png"], r"empty: the folder holds no image file"),
         (["--background", "{tmp}/missing", "{tmp}/b.png"], r"missing: no such folder"),
-        (["--background", "{tmp}/frames", "{tmp}/small.png"], r"small.png is 60x50 but the background frames \(.*frame1.png, ...\) are 128x96: choose --resize"),
+        (["--background", "{tmp}/frames", "{tmp}/small.png"], r"small.png is 60x50 but the first background frame, .*frame1.png, is 128x96: choose --resize"),
         (["--background", "{tmp}/frames", "{tmp}/b.png", "{tmp}/b.png"], r"with --background give one image, B"),
+        (["--background", "{tmp}/frames"], r"with --background give one image, B"),
+        ([], r"compare needs two images, A and B \(or --background DIR B\)"),
         (["{tmp}/b.png"], r"compare needs two images, A and B \(or --background DIR B\)"),
         (["{tmp}/b.png", "{tmp}/b.png", "--background-k", "2"], r"--background-k and --background-floor apply only with --background DIR"),
         (["--background", "{tmp}/frames", "{tmp}/b.png", "--background-k", "0"], r"background k=0.0 must be a positive number"),
@@ -190,8 +192,22 @@ def test_frames_of_different_sizes(folders, capsys):
         compare_background(folders / "frames", folders / "b.png")
 
 
+def test_uint8_frames_are_on_the_0_255_scale():
+    rng = np.random.default_rng(11)
+    frames = [rng.integers(0, 256, (6, 7, 3), dtype=np.uint8) for _ in range(4)]
+    from_uint8 = BackgroundModel.learn(frames)
+    from_float = BackgroundModel.learn([f.astype(np.float32) / 255 for f in frames])
+    np.testing.assert_allclose(from_uint8.mean, from_float.mean, atol=1e-6)
+    np.testing.assert_allclose(from_uint8.std, from_float.std, atol=1e-6)
+    assert from_uint8.score(frames[0]) == from_float.score(frames[0].astype(np.float32) / 255)
+
+
 def test_api_errors():
     frame = np.zeros((8, 8, 3), np.float32)
+    with pytest.raises(OptionError, match=r"must be a NumPy array, not str: for files use imgdelta.compare_background"):
+        BackgroundModel.learn(["frame.jpg"])
+    with pytest.raises(OptionError, match=r"dtype uint16 has no known scale"):
+        BackgroundModel.learn([np.zeros((8, 8), np.uint16)])
     with pytest.raises(OptionError, match="needs at least one frame"):
         BackgroundModel.learn([])
     with pytest.raises(OptionError, match="needs at least one frame"):

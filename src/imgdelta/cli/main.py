@@ -196,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         "background the images of a folder show (--background DIR B). Exit status: 0 same or passing, "
         "1 failing a given tolerance or rule, 2 trouble.",
     )
-    compare.add_argument("a", metavar="A", help="first image (the reference); with --background, the image to test")
+    compare.add_argument("a", metavar="A", nargs="?", help="first image (the reference); with --background, the image to test")
     compare.add_argument("b", metavar="B", nargs="?", help="second image (left out with --background)")
     compare.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     compare.add_argument("--diff-out", metavar="FILE", help="also write a diff picture (as 'imgdelta diff' draws it) when they differ")
@@ -331,7 +331,7 @@ def _run_compare(args: argparse.Namespace) -> int:
     if args.background is not None:
         return _run_background(args)
     if args.b is None:
-        raise OptionError("compare needs two images, A and B (or --background DIR B)")
+        raise OptionError("compare needs two images, A and B (or --background DIR B)")  # argparse allows fewer
     if args.background_k is not None or args.background_floor is not None:
         raise OptionError("--background-k and --background-floor apply only with --background DIR")
     preprocess = _preprocess(args)
@@ -369,7 +369,7 @@ def _run_background(args: argparse.Namespace) -> int:
     from ..pipeline.background import compare_background
     from .tables import format_value, table
 
-    if args.b is not None:
+    if args.a is None or args.b is not None:
         raise OptionError(f"with --background give one image, B: imgdelta compare --background {args.background} B")
     if (_metric_names(args.metric) or ["background"]) != ["background"]:
         raise OptionError("with --background the one metric is 'background': leave out --metric")

@@ -35,7 +35,21 @@ BACKGROUND_NOISE_FLOOR = 2.0 / 255.0
 
 
 def _as_frame(frame: np.ndarray) -> np.ndarray:
-    array = np.asarray(frame)
+    """``frame`` as a float (H, W, C) array on the [0, 1] scale: uint8 is 0..255, floats are
+    taken as [0, 1]; anything else has no scale this module could know."""
+    if not isinstance(frame, np.ndarray):
+        raise OptionError(
+            f"a background frame must be a NumPy array, not {type(frame).__name__}: for files use "
+            "imgdelta.compare_background(folder, image), or imgdelta.load_image(path).pixels"
+        )
+    array = frame
+    if array.dtype == np.uint8:
+        array = array.astype(np.float32) * np.float32(1 / 255)
+    elif array.dtype.kind != "f":
+        raise OptionError(
+            f"a background frame of dtype {array.dtype} has no known scale: give uint8 (0..255) or "
+            "floats in [0, 1] (imgdelta.load_image(path, data_range=...).pixels converts others)"
+        )
     if array.ndim == 2:
         array = array[:, :, None]
     if array.ndim != 3 or array.shape[2] not in (1, 3) or array.shape[0] < 1 or array.shape[1] < 1:
@@ -77,7 +91,8 @@ class BackgroundModel:
 
     @classmethod
     def learn(cls, frames: Iterable[np.ndarray]) -> "BackgroundModel":
-        """Learn the model from frames of one shape, (H, W) or (H, W, C), in [0, 1].
+        """Learn the model from frames of one shape, (H, W) or (H, W, C): uint8 (0..255) or
+        floats in [0, 1].
 
         The frames are read once, one at a time (a generator never has to be held in
         memory): sums of each frame's difference from the first, and of its square, in

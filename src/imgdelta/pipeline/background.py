@@ -152,9 +152,9 @@ def compare_background(
                 first = frame
                 if preprocess.resize is None and frame.size != second.size:
                     raise SizeMismatchError(
-                        f"{second.source} is {second.width}x{second.height} but the background frames "
-                        f"({frame.source}, ...) are {frame.width}x{frame.height}: choose --resize "
-                        "(to-first resizes B to the frames)"
+                        f"{second.source} is {second.width}x{second.height} but the first background frame, "
+                        f"{frame.source}, is {frame.width}x{frame.height}: choose --resize (to-first resizes "
+                        "B to the frames), which the frames must all share"
                     )
             elif frame.size != first.size:
                 raise SizeMismatchError(
