@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -133,7 +134,13 @@ def test_nothing_readable_exits_2(tmp_path, capsys):
     (tmp_path / "a.jpg").write_bytes(b"\xff\xd8\xff\xe0broken")
     status, out, err = run(capsys, "dedupe", tmp_path, "--no-index")
     assert status == 2
-    assert err.splitlines()[-1] == "imgdelta dedupe: none of the 1 image files could be read"
+    assert err.splitlines()[-1] == "imgdelta dedupe: the image file could not be read"
+    assert out.splitlines()[-1].startswith("1 file (0 hashed, 0 from the index, 1 unreadable): 0 groups, 0 duplicates")
+    (tmp_path / "b.png").write_bytes(b"")
+    status, out, err = run(capsys, "dedupe", tmp_path, "--no-index")
+    assert status == 2
+    assert err.splitlines()[-1] == "imgdelta dedupe: none of the 2 image files could be read"
+    assert out.splitlines()[-1].startswith("2 files (0 hashed, 0 from the index, 2 unreadable): 0 groups, 0 duplicates")
 
 
 def test_missing_folder_exits_2(tmp_path, capsys):
@@ -175,3 +182,65 @@ def test_hash_with_processes_is_bit_identical_and_in_order(collection, tmp_path,
         with Image.open(row["path"]) as image:
             expected = {"ahash": imagehash.average_hash(image), "dhash": imagehash.dhash(image), "phash": imagehash.phash(image), "whash": imagehash.whash(image)}
         assert {k: row[k] for k in expected} == {k: str(v) for k, v in expected.items()}
+
+
+def test_against_reads_as_new_files_already_in_the_collection(collection, tmp_path, capsys):
+    """Every indexed file is kept and marked so; each new file names the indexed file it
+    matches; the new file is the larger one, and nothing claims the kept one is largest."""
+    folder, _ = collection
+    archive, incoming = tmp_path / "archive", tmp_path / "incoming"
+    archive.mkdir()
+    incoming.mkdir()
+    for name in ("camera_resized.jpg", "camera_grayscale.jpg"):
+        shutil.copy(folder / name, archive)
+    for name in ("camera.jpg", "camera_jpeg.jpg", "gravel-tile1.jpg"):
+        shutil.copy(folder / name, incoming)
+    run(capsys, "dedupe", archive)
+    index = archive / INDEX_NAME
+    status, out, err = run(capsys, "dedupe", incoming, "--no-index", "--against", index)
+    assert status == 1 and err == ""
+    rows = [line.split(None, 2) for line in out.splitlines()[2:-2]]
+    assert [(row[0], row[1]) for row in rows] == [("1", "*"), ("1", "*"), ("1", str(incoming / "camera.jpg")), ("1", str(incoming / "camera_jpeg.jpg"))]
+    kept = [archive / "camera_grayscale.jpg", archive / "camera_resized.jpg"]
+    for line, path in zip(out.splitlines()[2:4], kept):
+        assert line.split()[2] == str(path) and line.endswith("in the indexed collection: kept, never touched")
+    status, out_json, _ = run(capsys, "dedupe", incoming, "--no-index", "--against", index, "--json")
+    document = json.loads(out_json)
+    assert document["groups"] == [[str(kept[0]), str(kept[1]), str(incoming / "camera.jpg"), str(incoming / "camera_jpeg.jpg")]]
+    details = document["details"][0]
+    assert details["keep"] == str(kept[0]) and details["reason"] == "in the indexed collection: kept, never touched"
+    for line, new in zip(out.splitlines()[4:6], details["files"][2:]):
+        assert new["similar_to"] in map(str, kept) and new["similarity"] >= 0.75
+        assert line.endswith(f"already in the collection as {new['similar_to']} (similarity {new['similarity']:.2f})")
+    assert "largest" not in out and "same picture" not in out
+    assert out.splitlines()[-1].startswith(f"3 files (3 hashed, 0 from the index, 0 unreadable): 1 group, 2 duplicates already in {index}")
+
+
+def test_an_index_away_from_its_collection_is_said_once(collection, tmp_path, capsys):
+    folder, _ = collection
+    archive, incoming, elsewhere = tmp_path / "archive", tmp_path / "incoming", tmp_path / "elsewhere"
+    for place in (archive, incoming, elsewhere):
+        place.mkdir()
+    shutil.copy(folder / "camera.jpg", archive)
+    shutil.copy(folder / "camera_exif.jpg", incoming)
+    run(capsys, "dedupe", archive)
+    shutil.copy(archive / INDEX_NAME, elsewhere / INDEX_NAME)
+    status, out, err = run(capsys, "dedupe", incoming, "--no-index", "--against", elsewhere / INDEX_NAME)
+    assert status == 1 and str(elsewhere / "camera.jpg") in out
+    assert err == (
+        f"imgdelta dedupe: warning: none of the files of {elsewhere / INDEX_NAME} exists where it places them: its paths are "
+        f"relative to its own folder ({elsewhere}); the collection may be offline, or the index was moved without it\n"
+    )
+
+
+def test_unreadable_files_are_counted_apart(copy_of, tmp_path, capsys):
+    folder, _ = copy_of
+    small = tmp_path / "small"
+    small.mkdir()
+    shutil.copy(folder / "camera.jpg", small)
+    shutil.copy(folder / "camera_jpeg.jpg", small)
+    (small / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0broken")
+    status, out, _ = run(capsys, "dedupe", small)
+    assert status == 1 and out.splitlines()[-1].startswith("3 files (2 hashed, 0 from the index, 1 unreadable): 1 group, 1 duplicate (")
+    status, out, _ = run(capsys, "dedupe", small)
+    assert status == 1 and out.splitlines()[-1].startswith("3 files (0 hashed, 2 from the index, 1 unreadable): 1 group, 1 duplicate (")

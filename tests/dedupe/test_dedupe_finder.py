@@ -256,6 +256,31 @@ def test_actions_plan_then_apply(copy_of, tmp_path):
     assert found_groups([g.paths for g in after.groups]) == {frozenset({Path(left_behind.keeper.path).name, changed.name})}
 
 
+def test_a_failed_move_leaves_no_empty_folders(copy_of, tmp_path, monkeypatch):
+    """The folders a move makes below DIR go again when it fails; those it needs stay."""
+    from imgdelta.dedupe import actions
+    from imgdelta.errors import StorageError
+
+    folder, _ = copy_of
+    report = find_duplicates(folder, jobs=1)
+    target = tmp_path / "dups"
+    plan = plan_actions(report, move_to=target)
+    moved = actions.link_or_copy
+
+    def refuse_the_first(src, dst, mode):
+        if Path(src) == Path(plan[0].location):
+            raise StorageError(f"cannot write {dst}: no space left on device")
+        return moved(src, dst, mode)
+
+    monkeypatch.setattr(actions, "link_or_copy", refuse_the_first)
+    first = apply_actions(plan[:1])
+    assert first[0].error == f"cannot write {plan[0].target}: no space left on device" and not first[0].done
+    assert not target.exists()
+    rest = apply_actions(plan)
+    assert not rest[0].done and all(a.done for a in rest[1:])
+    assert Path(plan[0].target).parent.is_dir()  # the others moved there
+
+
 def test_delete_and_the_choice_of_one_action(copy_of):
     folder, _ = copy_of
     report = find_duplicates(folder)

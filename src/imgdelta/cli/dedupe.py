@@ -122,14 +122,26 @@ def _progress(enabled: bool | None):
 
 
 def _run_dedupe(args: argparse.Namespace) -> int:
-    from ..dedupe import apply_actions, find_duplicates, plan_actions
-    from ..io.images import DEFAULT_MAX_PIXELS
+    from .stopping import Stopped, stop_on_signals
 
     if args.apply and not (args.move_to or args.delete):
         raise OptionError("--apply needs an action: --move-to DIR or --delete")
     if args.move_to and os.path.exists(args.move_to) and not os.path.isdir(args.move_to):
         raise OptionError(f"--move-to {args.move_to}: not a folder")
     index = _index_file(args)
+    try:
+        with stop_on_signals():
+            return _dedupe(args, index)
+    except Stopped as stop:
+        kept = f"; what was hashed is kept in {index}: run again to go on" if index is not None else ""
+        print(f"imgdelta dedupe: stopped by {stop.name}{kept}", file=sys.stderr)
+        return stop.exit_code
+
+
+def _dedupe(args: argparse.Namespace, index: str | None) -> int:
+    from ..dedupe import apply_actions, find_duplicates, plan_actions
+    from ..io.images import DEFAULT_MAX_PIXELS
+
     line, show = _progress(args.progress)
     try:
         report = find_duplicates(
@@ -149,6 +161,13 @@ def _run_dedupe(args: argparse.Namespace) -> int:
         line.close()
     if report.rebuilt:
         print(f"imgdelta dedupe: {index} held hashes of another imgdelta version: every file was hashed again", file=sys.stderr)
+    if report.against_missing:
+        print(
+            f"imgdelta dedupe: warning: none of the files of {args.against} exists where it places them: its paths are "
+            f"relative to its own folder ({os.path.dirname(args.against) or '.'}); the collection may be offline, "
+            "or the index was moved without it",
+            file=sys.stderr,
+        )
     for path, error in report.unreadable:
         print(f"imgdelta dedupe: {path}: {error}", file=sys.stderr)
     actions = []
@@ -177,7 +196,8 @@ def _run_dedupe(args: argparse.Namespace) -> int:
     if any(action.error is not None for action in actions):
         return EXIT_TROUBLE
     if report.exit_code == EXIT_TROUBLE:
-        print(f"imgdelta dedupe: none of the {report.files} image files could be read", file=sys.stderr)
+        what = "the image file could not be read" if report.files == 1 else f"none of the {report.files} image files could be read"
+        print(f"imgdelta dedupe: {what}", file=sys.stderr)
     return report.exit_code
 
 
@@ -195,14 +215,15 @@ def _size(count: int) -> str:
 def _rows(report: Any) -> list[dict[str, Any]]:
     rows = []
     for number, group in enumerate(report.groups, start=1):
-        for position, (record, similarity) in enumerate(zip(group.files, group.similarity)):
-            if position == 0:
+        for position, (record, similarity, match) in enumerate(zip(group.files, group.similarity, group.matches)):
+            if position == 0 or record.existing:
                 reason = group.reason
-            elif record.existing:
-                reason = f"already in {report.against} (similarity {similarity:.2f})"
+            elif group.files[match].existing:
+                reason = f"already in the collection as {group.files[match].path} (similarity {similarity:.2f})"
             else:
                 reason = f"same picture (similarity {similarity:.2f})"
-            rows.append({"group": number, "keep": position == 0, "record": record, "similarity": similarity, "reason": reason})
+            kept = position == 0 or record.existing
+            rows.append({"group": number, "keep": kept, "record": record, "similarity": similarity, "reason": reason})
     return rows
 
 
@@ -219,8 +240,9 @@ def _table(report: Any) -> str:
     if rows:
         lines += [table(["group", "keep", "path", "size", "dimensions", "reason"], rows), ""]
     against = f" already in {report.against}" if report.against else ""
+    unreadable = report.files - report.readable
     lines.append(
-        f"{report.files} files ({report.hashed} hashed, {report.reused} from the index, {len(report.unreadable)} unreadable): "
+        f"{_count(report.files, 'file')} ({report.hashed} hashed, {report.reused} from the index, {unreadable} unreadable): "
         f"{_count(len(report.groups), 'group')}, {_count(duplicates, 'duplicate')}{against} ({_size(freed)}), in {report.seconds:.1f} s"
     )
     return "\n".join(lines)

@@ -7,6 +7,7 @@ a tolerance or rule was given), 2 trouble. Errors are one line on stderr, never 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from typing import Sequence
@@ -477,18 +478,24 @@ def _run_hash(args: argparse.Namespace) -> int:
     from ..dedupe.collection import imagehash_files
     from ..io.images import DEFAULT_MAX_PIXELS
     from ..metrics._imagehash import HASH_FUNCTIONS
+    from .stopping import Stopped, stop_on_signals
 
     status = 0
     rows = []
-    for row in imagehash_files(args.files, jobs=args.jobs, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS):
-        if isinstance(row, str):
-            print(f"imgdelta hash: {row}", file=sys.stderr)
-            status = EXIT_TROUBLE
-            continue
-        if args.json:
-            print(json.dumps(row), flush=True)
-        else:
-            rows.append(row)
+    try:
+        with stop_on_signals(), contextlib.closing(imagehash_files(args.files, jobs=args.jobs, max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS)) as found:
+            for row in found:
+                if isinstance(row, str):
+                    print(f"imgdelta hash: {row}", file=sys.stderr)
+                    status = EXIT_TROUBLE
+                    continue
+                if args.json:
+                    print(json.dumps(row), flush=True)
+                else:
+                    rows.append(row)
+    except Stopped as stop:
+        print(f"imgdelta hash: stopped by {stop.name}", file=sys.stderr)
+        return stop.exit_code
     if rows:
         from .tables import table
 

@@ -7,6 +7,10 @@ without its root, a relative one without leading ``..``), so the folder mirrors 
 files were and they can be put back; an existing file is never replaced (the name gets
 `` (2)``, `` (3)``... before its suffix). A file that changed since it was hashed (another
 size or modification time) is left alone. The index forgets the files moved or deleted.
+
+Moving or deleting a file takes it out of its folder, so that folder must be writable: when
+it is not, nothing is tried and the message says so (not the target's). The folders a move
+creates below ``DIR`` are removed again when the move fails and leaves them empty.
 """
 
 from __future__ import annotations
@@ -90,6 +94,27 @@ def _free_name(target: Path) -> Path:
     raise OptionError(f"{target}: too many files of that name already")
 
 
+def _unwritable(folder: str) -> str | None:
+    """Why files cannot be removed from ``folder``, or None when they can."""
+    if os.access(folder, os.W_OK):
+        return None
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "read-only file system"
+    except (OSError, AttributeError):  # no statvfs (Windows): the permission is the likely cause
+        pass
+    return "permission denied"
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those above it that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
 def _apply(action: Action) -> Action:
     try:
         status = os.stat(action.location)
@@ -97,6 +122,9 @@ def _apply(action: Action) -> Action:
         return replace(action, error=f"cannot examine it ({exc.strerror or exc})")
     if status.st_size != action.size or status.st_mtime_ns != action.mtime_ns:
         return replace(action, error="it changed since it was hashed; run again")
+    why = _unwritable(os.path.dirname(action.location))
+    if why is not None:
+        return replace(action, error=f"cannot remove it from its folder {os.path.dirname(action.path) or os.curdir} ({why})")
     if action.kind == "delete":
         try:
             os.unlink(action.location)
@@ -104,14 +132,18 @@ def _apply(action: Action) -> Action:
             return replace(action, error=exc.strerror or str(exc))
         return replace(action, done=True)
     target = Path(action.target)  # type: ignore[arg-type]
+    created = _missing_folders(target.parent)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         target = _free_name(target)
         link_or_copy(action.location, target, "move")
-    except OSError as exc:
-        return replace(action, error=exc.strerror or str(exc))
-    except ImgDeltaError as exc:
-        return replace(action, error=str(exc))
+    except (OSError, ImgDeltaError) as exc:
+        for folder in created:  # deepest first; one that is not empty stays
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        return replace(action, error=str(exc) if isinstance(exc, ImgDeltaError) else exc.strerror or str(exc))
     return replace(action, target=os.fspath(target), done=True)
 
 

@@ -15,6 +15,7 @@ be read gives an error message instead, never an exception.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import warnings
@@ -254,10 +255,12 @@ def imagehash_files(paths: Sequence[str], *, jobs: int | None = None, max_pixels
     work = [(number, path, max_pixels) for number, path in enumerate(paths)]
     rows: dict[int, dict | str] = {}
     following = 0
-    # Chunks finish in any order; rows are handed out in the order of the paths.
-    for chunk, results in map_chunks(_imagehash_chunk, chunked(work, jobs, most=8), jobs=jobs, on_crash=_worker_died):
-        for (number, _, _), row in zip(chunk, results):
-            rows[number] = row
-        while following in rows:
-            yield rows.pop(following)
-            following += 1
+    # Chunks finish in any order; rows are handed out in the order of the paths. Closing this
+    # generator closes the pool's at once, and its workers end with it.
+    with contextlib.closing(map_chunks(_imagehash_chunk, chunked(work, jobs, most=8), jobs=jobs, on_crash=_worker_died)) as chunks:
+        for chunk, results in chunks:
+            for (number, _, _), row in zip(chunk, results):
+                rows[number] = row
+            while following in rows:
+                yield rows.pop(following)
+                following += 1

@@ -69,17 +69,30 @@ class ImageRecord:
 
 @dataclass(frozen=True)
 class DuplicateGroup:
-    """Files that show the same picture; the first is the one to keep."""
+    """Files that show the same picture; the first is the one to keep.
+
+    With ``against``, the files of the indexed collection come first, in path order, and are
+    all kept; the new files follow.
+    """
 
     files: tuple[ImageRecord, ...]
     similarity: tuple[float, ...]
-    """Of each file to the kept one, as :func:`~imgdelta.dedupe.verify.similarity` (1 for itself)."""
+    """Of each file to the file it matches (``matches``), as
+    :func:`~imgdelta.dedupe.verify.similarity`; 1 for a kept file."""
     reason: str
     """Why the first file is kept."""
+    matches: tuple[int, ...]
+    """For each file, the position in ``files`` of the file its similarity is to: the kept
+    one, or with ``against`` the indexed file most like it; a kept file's own position."""
 
     @property
     def keeper(self) -> ImageRecord:
         return self.files[0]
+
+    @property
+    def kept(self) -> tuple[ImageRecord, ...]:
+        """The files no action touches: the kept one and every file of an indexed collection."""
+        return tuple(f for i, f in enumerate(self.files) if i == 0 or f.existing)
 
     @property
     def duplicates(self) -> tuple[ImageRecord, ...]:
@@ -94,7 +107,10 @@ class DuplicateGroup:
         return {
             "keep": self.keeper.path,
             "reason": self.reason,
-            "files": [dict(f.to_dict(), similarity=round(s, 4)) for f, s in zip(self.files, self.similarity)],
+            "files": [
+                dict(f.to_dict(), similarity=round(s, 4), similar_to=self.files[m].path)
+                for f, s, m in zip(self.files, self.similarity, self.matches)
+            ],
         }
 
 
@@ -111,9 +127,9 @@ class DuplicateReport:
     readable: int
     """Of which could be read."""
     hashed: int
-    """Files decoded in this run."""
+    """Files decoded and hashed in this run (unreadable ones left out)."""
     reused: int
-    """Files whose hashes came from the index unchanged."""
+    """Readable files whose hashes came from the index unchanged."""
     candidates: int
     """Pairs within the Hamming radius."""
     confirmed: int
@@ -127,6 +143,10 @@ class DuplicateReport:
     seconds: float
     rebuilt: bool = False
     """The index held hashes of another version and was emptied first."""
+    against_missing: bool = False
+    """None of the indexed collection's files looked at (those in groups, else the first
+    few) exists where the index places them: the collection is offline, or the index was
+    copied or moved without it."""
 
     @property
     def exit_code(self) -> int:
@@ -150,6 +170,7 @@ class DuplicateReport:
             "keep": self.keep,
             "index": self.index,
             "against": self.against,
+            "against_missing": self.against_missing,
             "seconds": round(self.seconds, 3),
         }
 
@@ -198,14 +219,16 @@ def find_duplicates(
         modification time it knows are not decoded again. None keeps nothing.
     against : path, optional
         An index of another collection: report the files under ``roots`` that show a picture
-        already in it (each group then holds existing files, kept, and new ones). Only the
-        index is read, so the collection itself may be offline.
+        already in it (each group then holds existing files, all kept, and new ones). Only
+        the index is read, and nothing is written beside it, so the collection itself may be
+        offline or read-only.
     radius : int
         Hamming radius of the hash search, in bits (0..16).
     threshold : float
         Least thumbnail similarity (-1..1) for a candidate pair to be the same picture.
     keep : {"largest", "oldest", "sharpest"}
-        Which file of a group is kept (listed first).
+        Which file of a group is kept (listed first). With ``against`` every file of the
+        indexed collection is kept and the policy has no say.
     jobs : int, optional
         Processes that hash (default: every core).
     dask : str or dask.distributed.Client, optional
@@ -256,17 +279,18 @@ def find_duplicates(
             from .distributed import search_runner
 
             runner = search_runner(client)
+        missing = False
         if other is None:
             groups, candidates, confirmed = _group_within(store, stored, records, radius, threshold, keep, runner)
         else:
-            groups, candidates, confirmed = _group_against(store, stored, records, other, Path(against), radius, threshold, keep, runner)
+            groups, candidates, confirmed, missing = _group_against(store, stored, records, other, Path(against), radius, threshold, runner)
         return DuplicateReport(
             groups=tuple(groups),
             unreadable=tuple(unreadable),
             files=len(files),
             readable=len(readable),
             hashed=hashed,
-            reused=len(files) - hashed,
+            reused=len(readable) - hashed,
             candidates=candidates,
             confirmed=confirmed,
             radius=radius,
@@ -276,14 +300,15 @@ def find_duplicates(
             against=os.fspath(against) if against is not None else None,
             seconds=time.monotonic() - started,
             rebuilt=store.rebuilt,
+            against_missing=missing,
         )
 
 
 def _update(store: HashIndex, files: list[FileEntry], roots: Sequence[str | os.PathLike], *, jobs: int | None, client: Any,
             max_pixels: int | None, progress: Progress | None) -> tuple[int, dict[str, str]]:
     """Hash the files the index does not know, committing as chunks finish, and forget the
-    rows of files under ``roots`` that are gone. Returns (files hashed, location -> error of
-    the unreadable ones, this run's or remembered)."""
+    rows of files under ``roots`` that are gone. Returns (files hashed in this run that could
+    be read, location -> error of the unreadable ones, this run's or remembered)."""
     states = store.states()
     todo: list[FileEntry] = []
     errors: dict[str, str] = {}
@@ -295,22 +320,26 @@ def _update(store: HashIndex, files: list[FileEntry], roots: Sequence[str | os.P
             continue
         todo.append(entry)
     by_location = {entry.location: entry for entry in todo}
-    done = 0
+    done = hashed = 0
     if progress is not None:
         progress(0, len(todo))
-    for chunk, results in _hash(todo, jobs=jobs, client=client, max_pixels=max_pixels):
-        for location, result in zip(chunk, results):
-            store.add(by_location[location], result)
-            if result.error is not None:
-                errors[location] = result.error
-        store.commit()
-        done += len(chunk)
-        if progress is not None:
-            progress(done, len(todo))
+    # closed at once when stopped (Ctrl-C, SIGTERM): the pool's workers end with it
+    with contextlib.closing(_hash(todo, jobs=jobs, client=client, max_pixels=max_pixels)) as chunks:
+        for chunk, results in chunks:
+            for location, result in zip(chunk, results):
+                store.add(by_location[location], result)
+                if result.error is not None:
+                    errors[location] = result.error
+                else:
+                    hashed += 1
+            store.commit()
+            done += len(chunk)
+            if progress is not None:
+                progress(done, len(todo))
     if store.path is not None:
         folders = [os.path.abspath(root) for root in roots if os.path.isdir(root)]
         store.forget_missing(folders, {store.key(entry.location) for entry in files})
-    return len(todo), errors
+    return hashed, errors
 
 
 def _crashed(location: str) -> FileHash:
@@ -334,8 +363,9 @@ def _hash(todo: list[FileEntry], *, jobs: int | None, client: Any, max_pixels: i
             yield chunk, hash_chunk(chunk, max_pixels)
         return
     work = [(location, max_pixels) for location in locations]
-    for chunk, results in map_chunks(_hash_jobs, chunked(work, jobs), jobs=jobs, on_crash=lambda job: _crashed(job[0])):
-        yield [location for location, _ in chunk], results
+    with contextlib.closing(map_chunks(_hash_jobs, chunked(work, jobs), jobs=jobs, on_crash=lambda job: _crashed(job[0]))) as chunks:
+        for chunk, results in chunks:
+            yield [location for location, _ in chunk], results
 
 
 def _hash_jobs(jobs: Sequence[tuple[str, int | None]]) -> list[FileHash]:
@@ -385,20 +415,43 @@ def _verified(pairs_first: np.ndarray, pairs_second: np.ndarray, sources, thresh
 
 
 def _make_group(members: list[int], records: list[ImageRecord], sources, keep: str) -> DuplicateGroup:
+    """The group of ``members``: the one ``keep`` chooses first, then the others by path."""
     candidates = [Candidate(r.path, r.width, r.height, r.size, r.mtime_ns, r.taken, r.sharpness) for r in (records[m] for m in members)]
-    existing = [i for i, m in enumerate(members) if records[m].existing]
-    pool = existing or list(range(len(members)))
-    best, reason = choose_keeper([candidates[i] for i in pool], keep)
-    keeper = pool[best]
-    rest = sorted((i for i in range(len(members)) if i != keeper), key=lambda i: (not records[members[i]].existing, natural_key(records[members[i]].path)))
-    order = [keeper] + rest
-    nodes = np.array([members[i] for i in order], dtype=np.int64)
+    best, reason = choose_keeper(candidates, keep)
+    rest = sorted((m for i, m in enumerate(members) if i != best), key=lambda m: natural_key(records[m].path))
+    nodes = np.array([members[best], *rest], dtype=np.int64)
     stack, where = _thumbnails(sources, nodes)
     scores = pair_similarity(stack, np.full(len(nodes) - 1, where[0]), stack, where[1:])
     return DuplicateGroup(
         files=tuple(records[m] for m in nodes),
         similarity=(1.0, *(float(s) for s in scores)),
         reason=reason,
+        matches=(0,) * len(nodes),
+    )
+
+
+#: Why the files of an indexed collection are kept.
+_IN_COLLECTION = "in the indexed collection: kept, never touched"
+#: Files of an indexed collection whose existence is checked (the collection may be offline).
+_LOOK_FOR = 32
+
+
+def _collection_group(members: list[int], records: list[ImageRecord], sources) -> DuplicateGroup:
+    """A group of files of an indexed collection (kept, first) and new files, each new file
+    with the collection's file most like it."""
+    old = sorted((m for m in members if records[m].existing), key=lambda m: natural_key(records[m].path))
+    new = sorted((m for m in members if not records[m].existing), key=lambda m: natural_key(records[m].path))
+    nodes = np.array(old + new, dtype=np.int64)
+    stack, where = _thumbnails(sources, nodes)
+    # new first, as verification compared them: a confirmed pair shows the score it passed with
+    scores = pair_similarity(stack, np.repeat(where[len(old):], len(old)), stack, np.tile(where[: len(old)], len(new)))
+    scores = scores.reshape(len(new), len(old))
+    nearest = scores.argmax(axis=1)
+    return DuplicateGroup(
+        files=tuple(records[m] for m in nodes),
+        similarity=(1.0,) * len(old) + tuple(float(scores[i, j]) for i, j in enumerate(nearest)),
+        reason=_IN_COLLECTION,
+        matches=tuple(range(len(old))) + tuple(int(j) for j in nearest),
     )
 
 
@@ -411,7 +464,9 @@ def _group_within(store, stored, records, radius, threshold, keep, runner):
     return groups, len(pairs), int(first.size)
 
 
-def _group_against(store, stored, records, other: HashIndex, against: Path, radius, threshold, keep, runner):
+def _group_against(store, stored, records, other: HashIndex, against: Path, radius, threshold, runner):
+    """Groups of new files with the indexed collection's files they show, and whether that
+    collection seems absent (none of the files looked at exists)."""
     old = other.images()
     folder = against.parent
     old_records = [
@@ -433,6 +488,9 @@ def _group_against(store, stored, records, other: HashIndex, against: Path, radi
     sources = [(store, stored.keys), (other, old.keys)]
     first, second = _verified(pairs.first, pairs.second + count, sources, threshold)
     everyone = records + old_records
-    groups = [_make_group(members, everyone, sources, keep) for members in connected_groups(len(everyone), first, second)]
+    groups = [_collection_group(members, everyone, sources) for members in connected_groups(len(everyone), first, second)]
     groups.sort(key=lambda g: natural_key(min((f.path for f in g.files if not f.existing), key=natural_key)))
-    return groups, len(pairs), int(first.size)
+    shown = [f.location for g in groups for f in g.files if f.existing] or [r.location for r in old_records]
+    looked_at = list(dict.fromkeys(shown))[:_LOOK_FOR]
+    missing = bool(looked_at) and not any(os.path.exists(location) for location in looked_at)
+    return groups, len(pairs), int(first.size), missing

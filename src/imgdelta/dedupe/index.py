@@ -17,6 +17,9 @@ at any moment (``kill -9`` included) leaves every committed row and a consistent
 ``meta`` table records the schema and the signature version (:data:`SIGNATURE_VERSION`);
 rows made by another signature version are dropped when the index is opened for writing.
 
+Reading only (another collection's index, ``against``) writes nothing, even in a folder that
+cannot be written: the file is then opened as immutable.
+
 Tables
 ------
 ``meta``    ``key`` -> ``value``: ``schema_version``, ``signature``.
@@ -160,11 +163,27 @@ class HashIndex:
     def _open_read_only(cls, path: Path) -> "HashIndex":
         if not path.is_file():
             raise InputError(f"{path}: no such index file")
-        try:
-            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        except sqlite3.Error as exc:
-            raise _open_error(path, exc) from None
+        # A reader of a WAL database writes a shared-memory file (-shm) beside it. Where the
+        # folder cannot be written (a read-only share, a mounted backup) the index is opened
+        # as immutable instead: SQLite then writes nothing and takes no lock, trusting that
+        # nobody changes the file meanwhile. A log left beside it (-wal) is still read when
+        # its -shm can be; otherwise only the rows already checkpointed into the file are.
+        writable = os.access(path.parent, os.W_OK)
+        options = ["mode=ro"] if writable or path.with_name(path.name + "-wal").exists() else []
+        if not writable:
+            options.append("mode=ro&immutable=1")
+        uri = path.resolve().as_uri()
+        for attempt, option in enumerate(options, start=1):
+            db = None
+            try:
+                db = sqlite3.connect(f"{uri}?{option}", uri=True, timeout=30.0)
+                tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                break
+            except sqlite3.Error as exc:
+                if db is not None:
+                    db.close()
+                if attempt == len(options) or not isinstance(exc, sqlite3.OperationalError):
+                    raise _open_error(path, exc) from None
         if not {"meta", "images"} <= tables:
             raise InputError(f"{path}: not an imgdelta index (made by imgdelta dedupe --index)")
         meta = dict(db.execute("SELECT key, value FROM meta"))
@@ -226,7 +245,8 @@ class HashIndex:
                     found[row[0]] = row
             missing = [key for key in keys if key not in found]
             if missing:
-                raise StorageError(f"the index {self.path or '(in memory)'} lost the rows of {missing[0]} and {len(missing) - 1} more")
+                more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+                raise StorageError(f"the index {self.path or '(in memory)'} lost the rows of {missing[0]}{more}")
             rows = [found[key] for key in keys]
         count = len(rows)
         alternates = np.frombuffer(b"".join(row[8] for row in rows), dtype=">u8").astype(np.uint64).reshape(count, ALTERNATES)

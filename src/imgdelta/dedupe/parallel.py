@@ -5,14 +5,25 @@ pool then fails every chunk it holds. Here at most two chunks per worker are in 
 when the pool breaks only those are suspect: they are run again one file at a time, one at a
 time, in fresh pools, until the file that kills a worker alone is found; it gets ``on_crash``
 and everything else its result. Results arrive as chunks finish, not in submission order.
+
+Workers never outlive the process that owns the pool. Killed (``kill -9`` included), it
+takes them along: on Linux the kernel sends each worker SIGKILL when its parent dies
+(``PR_SET_PDEATHSIG``), and everywhere a thread in each worker ends it within a quarter of a
+second once the owner is gone. Stopped by an exception (Ctrl-C, SIGTERM that the command
+line turns into one, a caller that stops reading the results), the owner kills the workers
+at once rather than letting them finish the chunks they hold. Workers ignore SIGINT: Ctrl-C
+reaches the whole process group, and stopping is the owner's decision.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -40,6 +51,74 @@ def _context() -> Any:
     return multiprocessing.get_context()
 
 
+#: prctl(2) option: the signal a process gets when the thread that forked it ends.
+_PR_SET_PDEATHSIG = 1
+#: Seconds between two looks at the owner, for where the kernel does not watch it.
+_WATCH_EVERY = 0.25
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    context = _context()
+    server = context.get_start_method() == "forkserver"
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_tie_to_owner, initargs=(os.getpid(), server))
+
+
+def _tie_to_owner(owner: int, server: bool) -> None:
+    """First thing in each worker: end when ``owner`` (the process with the pool) ends,
+    however it ends. ``server``: the worker is a child of the fork server, not of ``owner``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the owner's handler
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no libc to call: the watching thread still works
+            pass
+    started = _start_time(owner) if server else None
+
+    def alive() -> bool:
+        if server:
+            # The fork server lives as long as any of its children, so the parent never
+            # changes: the owner itself is watched (forkserver is used on Linux only).
+            return started is not None and _start_time(owner) == started
+        return os.getppid() == owner
+
+    if not alive():  # the owner died before the kernel was told to watch it
+        os._exit(1)
+    threading.Thread(target=_watch, args=(alive,), name="imgdelta-owner-watch", daemon=True).start()
+
+
+def _start_time(pid: int) -> str | None:
+    """When the process ``pid`` started (Linux), or None when it is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()  # the name in parentheses may hold spaces
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def _watch(alive: Callable[[], bool]) -> None:
+    while alive():
+        time.sleep(_WATCH_EVERY)
+    os._exit(1)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """End the workers now, not after the chunks they hold."""
+    kill = getattr(pool, "kill_workers", None)  # Python 3.14
+    # Before 3.14 the executor offers no way to reach its processes but this attribute.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    if kill is not None:
+        kill()
+    else:
+        for process in processes:
+            process.kill()  # SIGKILL: a worker has nothing to clean up, and prints nothing
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=5.0)
+
+
 def map_chunks(
     work: Callable[[Sequence[Item]], list[Result]],
     chunks: Iterable[Sequence[Item]],
@@ -60,11 +139,15 @@ def map_chunks(
         Worker processes.
     on_crash : callable
         The result for an item whose worker died while handling it alone.
+
+    Closing the iterator before its end, or an exception raised while it waits (Ctrl-C),
+    kills the workers at once.
     """
     queue: deque[Sequence[Item]] = deque(chunks)
     suspects: deque[Item] = deque()
     while queue or suspects:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=_context()) as pool:
+        pool = _pool(jobs)
+        try:
             if suspects:
                 yield from _isolate(pool, work, suspects, on_crash)
                 continue
@@ -87,6 +170,11 @@ def map_chunks(
             if broken:
                 for chunk in running.values():
                     suspects.extend(chunk)
+        except BaseException:  # KeyboardInterrupt, GeneratorExit (the caller stopped reading), ...
+            _kill_workers(pool)
+            raise
+        finally:
+            pool.shutdown(wait=True)
 
 
 def _isolate(pool: ProcessPoolExecutor, work, suspects: deque, on_crash) -> Iterator[tuple[list, list]]:
