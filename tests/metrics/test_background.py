@@ -204,7 +204,7 @@ def test_uint8_frames_are_on_the_0_255_scale():
 
 def test_api_errors():
     frame = np.zeros((8, 8, 3), np.float32)
-    with pytest.raises(OptionError, match=r"must be a NumPy array, not str: for files use imgdelta.compare_background"):
+    with pytest.raises(OptionError, match=r"must be a NumPy array, not str: imgdelta.compare_background\(folder, image\) reads files"):
         BackgroundModel.learn(["frame.jpg"])
     with pytest.raises(OptionError, match=r"dtype uint16 has no known scale"):
         BackgroundModel.learn([np.zeros((8, 8), np.uint16)])

@@ -257,10 +257,12 @@ def scc_map(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
 
     The Laplacian runs in float64 with mirrored borders, so flat regions give exactly 0.
     The windows are those of ``convolve2d(mode='same')`` with zeros outside the image,
-    as in sewar. A window where both images are flat (no detail; variance below
-    :data:`FLAT_VARIANCE`) gives 1, one where only one is flat gives 0 (sewar gives 0
-    for both). Identical images give exactly 1 in every window (``sqrt(v * v) == v``).
-    Returned as a one-map list, the form :func:`strip_sums` takes.
+    as in sewar. Where a window is flat (no detail; variance below :data:`FLAT_VARIANCE`)
+    the coefficient is undefined: a window flat in only one image gives 0; one flat in
+    both gives 1 where the two images are equal over the window and 0 where they are not
+    (sewar gives 0 for all of these), the convention of ``ncc`` for flat images. Identical
+    images give exactly 1 in every window (``sqrt(v * v) == v``); two flat images of
+    different levels give 0. Returned as a one-map list, the form :func:`strip_sums` takes.
     """
     import cv2
 
@@ -285,10 +287,26 @@ def scc_map(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
         spread[either] = 1.0
         c_xy[either] = 0.0
         both = flat_x & flat_y
-        c_xy[both] = 1.0
+        if both.any():
+            c_xy[both & ~window_differs(x, y, SCC_WINDOW, border)] = 1.0
     r = cv2.divide(c_xy, spread, dst=c_xy)
     np.clip(r, -1.0, 1.0, out=r)
     return [r]
+
+
+def window_differs(x: np.ndarray, y: np.ndarray, size: int, border: int) -> np.ndarray:
+    """True where the ``size`` x ``size`` windows of :func:`box_mean` hold any unequal
+    value (per channel for (H, W, C) input).
+
+    Counts of unequal pixels are summed, and sums of small integers are exact, so an
+    equal window gives exactly 0 where a mean of squared differences could leave a
+    running-sum remainder.
+    """
+    import cv2
+
+    unequal = (x != y).astype(np.float32)
+    counts = cv2.boxFilter(unequal, -1, (size, size), normalize=False, borderType=border)
+    return counts > 0.5
 
 
 # -- RASE ------------------------------------------------------------------------------
@@ -304,8 +322,9 @@ def rase_map(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
     """``100 / M sqrt(1/N sum_k MSE_k)`` in every 8 x 8 window, mirrored borders.
 
     ``MSE_k``: mean squared error of channel k over the window, ``M``: mean of ``x`` over
-    the window and all N channels. A window where ``x`` is black gives 0, as in sewar.
-    Returned as a one-map list, the form :func:`strip_sums` takes.
+    the window and all N channels. Where ``x`` is black over the window (``M = 0``) no
+    relative error can be formed and the window counts 0, as in sewar. Returned as a
+    one-map list, the form :func:`strip_sums` takes.
     """
     import cv2
 
@@ -316,14 +335,16 @@ def rase_map(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
         # the windows are linear: the mean over channels can come first
         average = np.full((1, x.shape[2]), 1.0 / x.shape[2], np.float32)
         step = cv2.transform(step, average)
-        x = cv2.transform(x, average)
+        mean = box_mean(cv2.transform(x, average), RASE_WINDOW, border)
+    else:
+        mean = box_mean(x, RASE_WINDOW, border)
     mse = box_mean(step, RASE_WINDOW, border)
-    mean = box_mean(x, RASE_WINDOW, border)
     np.maximum(mse, 0, out=mse)
     cv2.sqrt(mse, dst=mse)
     black = mean <= np.float32(RASE_BLACK)
-    mean[black] = 1.0
-    mse[black] = 0.0
+    if black.any():
+        mean[black] = 1.0
+        mse[black] = 0.0
     values = cv2.divide(mse, mean, dst=mse)
     values *= np.float32(100.0)
     return [values]
@@ -343,13 +364,98 @@ def vif_window(scale: int) -> int:
     return 2 ** (VIF_SCALES - scale + 1) + 1
 
 
-def vif_sums(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Information preserved and information present per channel, over windows and scales.
+def _centred_levels(values: np.ndarray) -> np.ndarray:
+    """Float64 values on the 8-bit scale, centred: ``(v - 0.5) * 255`` for [0, 1] input.
 
-    ``x`` and ``y`` are float64 images on the 8-bit scale (0..255, any offset), (H, W) or
-    (H, W, C). At each scale, over the windows inside the image, with
-    ``g = sigma_xy / sigma_x^2`` and ``s_v^2 = sigma_y^2 - g sigma_xy`` (the distortion's
-    gain and noise)::
+    sewar's noise variance and guard are defined on 8-bit values; centring keeps the
+    float64 variances of flat windows below the guard.
+    """
+    levels = values.astype(np.float64)
+    levels -= 0.5
+    levels *= 255.0
+    return levels
+
+
+def _vif_blur(values: np.ndarray, size: int, dst: np.ndarray | None = None) -> np.ndarray:
+    import cv2
+
+    sigma = size / 5.0
+    return cv2.GaussianBlur(values, (size, size), sigma, dst=dst, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
+
+
+def _vif_maps(x: np.ndarray, y: np.ndarray, size: int, levels: bool) -> list[np.ndarray]:
+    """Information preserved and present in the window of every pixel of a row strip.
+
+    ``levels``: the strips are float64 on the 8-bit scale already; else float32 on
+    [0, 1], converted here. Each temporary is the strip's size: the caller keeps the
+    valid windows.
+    """
+    import cv2
+
+    if not levels:
+        x = _centred_levels(x)
+        y = _centred_levels(y)
+    mu_x = _vif_blur(x, size)
+    mu_y = _vif_blur(y, size)
+    v_x = _vif_blur(cv2.multiply(x, x), size)
+    v_x -= cv2.multiply(mu_x, mu_x)
+    v_y = _vif_blur(cv2.multiply(y, y), size)
+    v_y -= cv2.multiply(mu_y, mu_y)
+    c_xy = cv2.multiply(x, y, dst=None if levels else x)
+    c_xy = _vif_blur(c_xy, size, dst=c_xy)
+    c_xy -= cv2.multiply(mu_x, mu_y, dst=mu_x)
+    np.maximum(v_x, 0, out=v_x)
+    np.maximum(v_y, 0, out=v_y)
+    gain = cv2.add(v_x, VIF_EPS, dst=mu_y)
+    cv2.divide(c_xy, gain, dst=gain)
+    noise = cv2.multiply(gain, c_xy, dst=c_xy)
+    cv2.subtract(v_y, noise, dst=noise)
+    no_reference = v_x < VIF_EPS
+    no_distorted = v_y < VIF_EPS
+    # where the reference is flat, everything in the distorted window is noise
+    noise[no_reference] = v_y[no_reference]
+    gain[no_reference] = 0.0
+    v_x[no_reference] = 0.0
+    gain[no_distorted] = 0.0
+    noise[no_distorted] = 0.0
+    negative = gain < 0
+    noise[negative] = v_y[negative]
+    gain[negative] = 0.0
+    np.maximum(noise, VIF_EPS, out=noise)
+    noise += VIF_NOISE_VARIANCE
+    gain *= gain
+    gain *= v_x
+    gain /= noise
+    preserved = np.log1p(gain, out=gain)
+    v_x /= VIF_NOISE_VARIANCE
+    present = np.log1p(v_x, out=v_x)
+    return [preserved, present]
+
+
+def _vif_reduce(x: np.ndarray, size: int, levels: bool) -> np.ndarray:
+    """The next scale: Gaussian-filtered (``size``, valid part), every second row and
+    column kept; float64 on the 8-bit scale. Filtered in strips of rows, each with the
+    window's margin, so no full-size temporary is made."""
+    pad = size // 2
+    height, width = x.shape
+    rows = height - 2 * pad
+    out = np.empty(((rows + 1) // 2, (width - 2 * pad + 1) // 2))
+    step = 2 * STRIP_ROWS
+    for first in range(0, rows, step):
+        last = min(rows, first + step)
+        piece = x[first : last + 2 * pad]
+        blurred = _vif_blur(piece if levels else _centred_levels(piece), size)
+        out[first // 2 : (last + 1) // 2] = blurred[pad : pad + last - first : 2, pad : width - pad : 2]
+    return out
+
+
+def vif_sums(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Information preserved and information present in one channel, over windows and scales.
+
+    ``x`` and ``y`` are float32 (H, W) planes on [0, 1] (any strides: a channel of an
+    interleaved image will do); the statistics are float64 on the centred 8-bit scale.
+    At each scale, over the windows inside the image, with ``g = sigma_xy / sigma_x^2``
+    and ``s_v^2 = sigma_y^2 - g sigma_xy`` (the distortion's gain and noise)::
 
         preserved += log(1 + g^2 sigma_x^2 / (s_v^2 + sigma_n^2))
         present   += log(1 + sigma_x^2 / sigma_n^2)
@@ -360,56 +466,31 @@ def vif_sums(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Gaussian-filtered (the next scale's window, valid part) and every second row and
     column kept. A scale whose window no longer fits ends the sum. Natural logarithms:
     the ratio of the sums does not depend on the base.
-    """
-    import cv2
 
-    channels = 1 if x.ndim == 2 else x.shape[2]
-    preserved = np.zeros(channels)
-    present = np.zeros(channels)
+    Every step runs on strips of rows with the window's margin (:func:`strip_sums`), so
+    the memory used beyond the inputs is the coarser scales (a quarter of the plane's
+    pixels at the second, in float64) and a few strips per core, and the sums equal the
+    whole-plane computation.
+    """
+    from functools import partial
+
+    preserved = present = 0.0
+    levels = False
     for scale in range(1, VIF_SCALES + 1):
         size = vif_window(scale)
-        sigma = size / 5.0
-        pad = size // 2
-
-        def blur(values: np.ndarray) -> np.ndarray:
-            blurred = cv2.GaussianBlur(values, (size, size), sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
-            return blurred[pad:-pad, pad:-pad]
-
-        if min(x.shape[:2]) < size:
+        if min(x.shape) < size:
             break
         if scale > 1:
-            x = np.ascontiguousarray(blur(x)[::2, ::2])
-            y = np.ascontiguousarray(blur(y)[::2, ::2])
-            if min(x.shape[:2]) < size:
+            x = _vif_reduce(x, size, levels)
+            y = _vif_reduce(y, size, levels)
+            levels = True
+            if min(x.shape) < size:
                 break
-        mu_x = blur(x)
-        mu_y = blur(y)
-        v_x = blur(x * x) - mu_x * mu_x
-        v_y = blur(y * y) - mu_y * mu_y
-        c_xy = blur(x * y) - mu_x * mu_y
-        np.maximum(v_x, 0, out=v_x)
-        np.maximum(v_y, 0, out=v_y)
-        gain = c_xy / (v_x + VIF_EPS)
-        noise = v_y - gain * c_xy
-        no_reference = v_x < VIF_EPS
-        no_distorted = v_y < VIF_EPS
-        # where the reference is flat, everything in the distorted window is noise
-        noise[no_reference] = v_y[no_reference]
-        gain[no_reference] = 0.0
-        v_x[no_reference] = 0.0
-        gain[no_distorted] = 0.0
-        noise[no_distorted] = 0.0
-        negative = gain < 0
-        noise[negative] = v_y[negative]
-        gain[negative] = 0.0
-        np.maximum(noise, VIF_EPS, out=noise)
-        noise += VIF_NOISE_VARIANCE
-        gain *= gain
-        gain *= v_x
-        gain /= noise
-        axes = (0, 1)
-        preserved += np.log1p(gain).reshape(*gain.shape[:2], channels).sum(axis=axes)
-        present += np.log1p(v_x / VIF_NOISE_VARIANCE).reshape(*v_x.shape[:2], channels).sum(axis=axes)
+        pad = size // 2
+        compute = partial(_vif_maps, size=size, levels=levels)
+        [(kept, _), (held, _)] = strip_sums(compute, (x, y), pad, valid_crop(x.shape, pad))
+        preserved += kept
+        present += held
     return preserved, present
 
 
@@ -464,17 +545,24 @@ def blocking_effect_factor(y: np.ndarray, block: int = PSNR_B_BLOCK) -> float:
 
 
 def spectral_angle_map(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
-    """Angle between the colour vectors of each pixel (radians), and where it is defined.
+    """Angle between the colour vectors of each pixel (radians), and where it counts.
 
-    (H, W, 3) images. ``atan2(|x cross y|, x . y)`` equals sewar's
-    ``arccos(x . y / (|x| |y|))`` and stays accurate for nearly parallel vectors in
-    float32. Defined (second map: 1, else 0) where neither vector is zero; values are
-    non-negative, so a vector is zero when its channels sum to 0, and then the angle is
-    ``atan2(0, 0) = 0``. Identical vectors give exactly 0. Returned in the form
-    :func:`strip_sums` takes.
+    (H, W, 3) images, or (H, W) as one-band vectors. ``atan2(|x cross y|, x . y)``
+    equals sewar's ``arccos(x . y / (|x| |y|))`` and stays accurate for nearly parallel
+    vectors in float32. Values are non-negative, so a vector is zero when its channels
+    sum to 0. Where exactly one of the two vectors is zero the angle is undefined and
+    counts as a right angle, pi/2 (the two share no direction: ``x . y = 0``); where
+    both are zero the pixel does not count (second map: 0, else 1), as in sewar, which
+    also leaves out the pixels zero in one image only. Identical vectors give exactly 0.
+    Returned in the form :func:`strip_sums` takes.
     """
     import cv2
 
+    if x.ndim == 2:
+        # one band: positive numbers are parallel; only a zero against a non-zero is not
+        lit_x, lit_y = x > 0, y > 0
+        angles = np.where(lit_x != lit_y, np.float32(np.pi / 2), np.float32(0.0))
+        return [angles, (lit_x | lit_y).astype(np.float32)]
     ones = np.ones((1, 3), np.float32)
     dot = cv2.transform(cv2.multiply(x, y), ones)
     # cross product: x rotated one channel left times y rotated one right, and back
@@ -485,6 +573,8 @@ def spectral_angle_map(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
     length = cv2.transform(cross, ones)
     cv2.sqrt(length, dst=length)
     angles = np.arctan2(length, dot)
-    lit = cv2.min(cv2.transform(x, ones), cv2.transform(y, ones))
-    defined = (lit > 0).astype(np.float32)
-    return [angles, defined]
+    lit_x = cv2.transform(x, ones) > 0
+    lit_y = cv2.transform(y, ones) > 0
+    # atan2(0, 0) is 0 where a vector is zero: a zero against a non-zero is a right angle
+    angles[lit_x != lit_y] = np.pi / 2
+    return [angles, (lit_x | lit_y).astype(np.float32)]

@@ -39,8 +39,8 @@ def _as_frame(frame: np.ndarray) -> np.ndarray:
     taken as [0, 1]; anything else has no scale this module could know."""
     if not isinstance(frame, np.ndarray):
         raise OptionError(
-            f"a background frame must be a NumPy array, not {type(frame).__name__}: for files use "
-            "imgdelta.compare_background(folder, image), or imgdelta.load_image(path).pixels"
+            f"a background frame must be a NumPy array, not {type(frame).__name__}: "
+            "imgdelta.compare_background(folder, image) reads files"
         )
     array = frame
     if array.dtype == np.uint8:
@@ -48,7 +48,7 @@ def _as_frame(frame: np.ndarray) -> np.ndarray:
     elif array.dtype.kind != "f":
         raise OptionError(
             f"a background frame of dtype {array.dtype} has no known scale: give uint8 (0..255) or "
-            "floats in [0, 1] (imgdelta.load_image(path, data_range=...).pixels converts others)"
+            "floats in [0, 1]"
         )
     if array.ndim == 2:
         array = array[:, :, None]
