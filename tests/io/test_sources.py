@@ -205,6 +205,28 @@ def test_leaving_a_folder_early_stops_its_threads(small_folder):
     assert not decode_threads()
 
 
+@pytest.mark.parametrize(("analysis_size", "ahead"), [(32, 16), (None, 4)])
+def test_a_folder_decodes_a_bounded_number_of_files_ahead(tmp_path, analysis_size, ahead):
+    """Memory stays flat however long the folder: the decoding threads run at most a window of
+    files ahead of the consumer. Eight per worker for small analysis images (deep enough to
+    decode on while a kept frame is stored), two per worker for full-size ones."""
+    for i in range(60):
+        (tmp_path / f"f{i:03d}.jpg").write_bytes(jpeg_bytes(numbered_frame(i % FRAMES)))
+    source = open_source(tmp_path, workers=2, analysis_size=analysis_size)
+    started: list[int] = []
+    load = source._load
+    source._load = lambda index, path: (started.append(index), load(index, path))[1]
+    frames = iter(source)
+    assert next(frames).index == 0  # the consumer holds the first frame and takes no more
+    deadline = time.monotonic() + 10
+    while len(started) < ahead + 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # time enough to start more, were that allowed
+    assert sorted(started) == list(range(ahead + 1))
+    frames.close()
+    assert not decode_threads()
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [

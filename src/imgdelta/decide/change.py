@@ -37,6 +37,7 @@ import io
 import json
 import math
 import os
+import statistics
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -78,6 +79,10 @@ _FIRST_CORRELATION = 1.3
 _LARGE_AREA = 0.05
 #: Shifts at or beyond this many analysis pixels are camera movement, not jitter.
 _MAX_JITTER = 2.0
+#: Structuring elements and pooling blocks, made once.
+_SQUARE_2 = np.ones((2, 2), np.uint8)
+_SQUARE_3 = np.ones((3, 3), np.uint8)
+_SQUARE_4 = np.ones((4, 4), np.uint8)
 
 
 @dataclass(frozen=True)
@@ -298,7 +303,7 @@ def _coarse(stray_map: np.ndarray) -> np.ndarray:
     # the map is smooth by construction; a quarter of the resolution keeps files small, and
     # the largest value of each block keeps a moving place silenced up to its edge
     size = (max(1, width // 4), max(1, height // 4))
-    return cv2.dilate(stray_map, np.ones((4, 4), np.uint8), anchor=(0, 0))[: size[1] * 4 : 4, : size[0] * 4 : 4].copy()
+    return cv2.dilate(stray_map, _SQUARE_4, anchor=(0, 0))[: size[1] * 4 : 4, : size[0] * 4 : 4].copy()
 
 
 def _expand(grid: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -526,7 +531,7 @@ def _noise_lut(difference: np.ndarray, intensity: np.ndarray, sample: np.ndarray
         centres.append(float(marks[2 * b]))
     if not sigmas:
         return np.zeros(_LUT_SIZE, np.float32), 1.0
-    return np.interp(_LUT_GRID, centres, sigmas).astype(np.float32), float(np.median(ratios))
+    return np.interp(_LUT_GRID, centres, sigmas).astype(np.float32), float(statistics.median(ratios))
 
 
 def _coarse_change(
@@ -550,7 +555,7 @@ def _coarse_change(
     threshold = np.float32(max(settings.sensitivity * sigma, 2 * settings.min_contrast))
     if stray is not None:
         # the largest value in each block: a moving place stays silenced up to its edge
-        pooled = cv2.dilate(stray, np.ones((4, 4), np.uint8), anchor=(0, 0))[: size[1] * 4 : 4, : size[0] * 4 : 4]
+        pooled = cv2.dilate(stray, _SQUARE_4, anchor=(0, 0))[: size[1] * 4 : 4, : size[0] * 4 : 4]
         threshold = np.maximum(threshold, pooled)
     changed = (np.abs(small) > threshold).view(np.uint8)
     if mask is not None:
@@ -559,7 +564,7 @@ def _coarse_change(
         total = max(int(small_mask.sum()), 1)
     else:
         total = changed.size
-    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, _SQUARE_2)
     return cv2.countNonZero(changed) / total, changed
 
 
@@ -582,7 +587,6 @@ def _chroma_change(
     height, width = frame.shape[1:]
     if min(height, width) < 4:
         return 0.0, np.zeros((height, width), np.uint8)
-    kernel = np.ones((3, 3), np.uint8)
     planes = []
     raw = np.zeros((height, width), np.uint8)
     for now, then in zip(frame, reference):  # Cr, then Cb: contiguous planes
@@ -598,7 +602,7 @@ def _chroma_change(
         threshold = np.float32(max(settings.sensitivity * sigma, 2 * settings.min_contrast))
         raw |= (np.abs(difference) > threshold).view(np.uint8)
         planes.append((now, before, threshold))
-    if not cv2.countNonZero(cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))):
+    if not cv2.countNonZero(cv2.morphologyEx(raw, cv2.MORPH_OPEN, _SQUARE_2)):
         # the neighbourhood test below only removes pixels, so nothing can survive it
         return 0.0, raw
     changed = np.zeros((height, width), np.uint8)
@@ -606,19 +610,19 @@ def _chroma_change(
         # colour edges are soft after chroma subsampling: the same neighbourhood-range test
         # as for luma keeps jitter there from counting
         excess = np.maximum(
-            np.maximum(now - cv2.dilate(before, kernel), cv2.erode(before, kernel) - now),
-            np.maximum(before - cv2.dilate(now, kernel), cv2.erode(now, kernel) - before),
+            np.maximum(now - cv2.dilate(before, _SQUARE_3), cv2.erode(before, _SQUARE_3) - now),
+            np.maximum(before - cv2.dilate(now, _SQUARE_3), cv2.erode(now, _SQUARE_3) - before),
         )
         changed |= (excess > threshold).view(np.uint8)
     if stray is not None:
-        moving = cv2.dilate(stray, np.ones((2, 2), np.uint8), anchor=(0, 0))[: height * 2 : 2, : width * 2 : 2] > 0
+        moving = cv2.dilate(stray, _SQUARE_2, anchor=(0, 0))[: height * 2 : 2, : width * 2 : 2] > 0
         changed[moving] = 0
     total = changed.size
     if mask is not None:
         small_mask = cv2.resize(mask.view(np.uint8), (width, height), interpolation=cv2.INTER_AREA) >= 1
         changed &= small_mask.view(np.uint8)
         total = max(int(small_mask.sum()), 1)
-    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, _SQUARE_2)
     return cv2.countNonZero(changed) / total, changed
 
 
@@ -640,9 +644,12 @@ def _compare(
     import cv2
 
     gain, offset, sx, sy = (float(v) for v in _fit_light_and_shift(reference, frame, sample))
-    fitted = reference.luma * np.float32(gain) + np.float32(offset)
+    fitted = reference.luma * np.float32(gain)
+    fitted += np.float32(offset)
     if sx or sy:
-        fitted += reference.gx * np.float32(sx) + reference.gy * np.float32(sy)
+        shift = reference.gx * np.float32(sx)
+        shift += reference.gy * np.float32(sy)
+        fitted += shift
     ratio = max(gain * reference.mean + offset, 1e-4) / max(reference.mean, 1e-4)
 
     difference = frame - fitted
@@ -651,10 +658,11 @@ def _compare(
     lut, ratio_now = noise
     factor = correlation if correlation is not None else min(ratio_now, _FIRST_CORRELATION)
     lut = lut * np.float32(min(max(factor, 1.0), 2.0))
-    # an 8-bit table lookup: the level index is saturated at both ends for free
-    table = np.concatenate([lut, np.full(256 - _LUT_SIZE, lut[-1], np.float32)])
-    sigma = cv2.LUT(cv2.convertScaleAbs(fitted, alpha=_LUT_SIZE - 1), table)
-    limit = np.maximum(sigma * np.float32(settings.sensitivity), np.float32(settings.min_contrast))
+    # each intensity level's limit, max(sensitivity x sigma, min_contrast), computed on the
+    # table rather than on every pixel; an 8-bit lookup saturates the level at both ends
+    sigmas = np.concatenate([lut, np.full(256 - _LUT_SIZE, lut[-1], np.float32)])
+    table = np.maximum(sigmas * np.float32(settings.sensitivity), np.float32(settings.min_contrast))
+    limit = cv2.LUT(cv2.convertScaleAbs(fitted, alpha=_LUT_SIZE - 1), table)
     if stray is not None:
         np.maximum(limit, stray, out=limit)
 
@@ -663,20 +671,19 @@ def _compare(
     # That range holds the pixel itself, so the excess never exceeds |difference|, and the
     # opening only keeps what a larger map keeps: when nothing survives on |difference|,
     # nothing would on the excess (the usual case, a frame where nothing happened)
-    kernel = np.ones((3, 3), np.uint8)
     changed = (np.abs(difference) > limit).view(np.uint8)
     if mask is not None:
         changed &= mask
-    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, kernel)
+    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, _SQUARE_3)
     excess: np.ndarray | None = None
     if want_excess or cv2.countNonZero(changed):
-        outside = np.maximum(frame - cv2.dilate(fitted, kernel), cv2.erode(fitted, kernel) - frame)
-        inside = np.maximum(fitted - cv2.dilate(frame, kernel), cv2.erode(frame, kernel) - fitted)
+        outside = np.maximum(frame - cv2.dilate(fitted, _SQUARE_3), cv2.erode(fitted, _SQUARE_3) - frame)
+        inside = np.maximum(fitted - cv2.dilate(frame, _SQUARE_3), cv2.erode(frame, _SQUARE_3) - fitted)
         excess = np.maximum(outside, inside)
         changed = (excess > limit).view(np.uint8)
         if mask is not None:
             changed &= mask
-        changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, kernel)
+        changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, _SQUARE_3)
     total = int(mask.sum()) if mask is not None else changed.size
     area = cv2.countNonZero(changed) / total
     # a smooth change over a large area (a pool of light, a shadow) can stay under the
@@ -867,8 +874,9 @@ class ChangeDetector:
         assert self._reference is not None
         assert self._sample is not None
         # until a few frames have shown how correlated this camera's noise is, a real change
-        # must not be able to inflate the noise estimate much
-        correlation = float(np.median(self._ratios)) if len(self._ratios) >= 3 else None
+        # must not be able to inflate the noise estimate much (statistics.median: np.median's
+        # value on a few floats, without the cost of its array machinery)
+        correlation = float(statistics.median(self._ratios)) if len(self._ratios) >= 3 else None
         # noise changes slowly (dusk), or with the light (which keeps a frame): measuring it
         # on every fourth comparison, and on the first ones after a keep, is enough
         fresh = self._noise is None or self._noise_age >= _NOISE_REFRESH or index - (self._kept_index or 0) <= 2

@@ -80,6 +80,10 @@ _PROBE_TIMEOUT = 5.0  # seconds to answer the first request of an http(s) URL
 _HTTP_TIMEOUT = 10.0  # seconds per snapshot request
 _STREAM_TIMEOUT_MS = 10_000  # FFmpeg's open and read timeouts for network streams
 _VIDEO_QUEUE = 4  # decoded video frames waiting for the consumer
+#: Bytes that frames decoded ahead of a folder's consumer may hold. At the usual analysis
+#: sizes that is deep enough for the decoders to go on while the consumer stores a kept frame
+#: (its fsyncs take a few milliseconds, the time of several decodes), and memory stays flat.
+_AHEAD_BYTES = 32 * 2**20
 _MAX_SNAPSHOT_BYTES = 256 * 2**20  # a snapshot larger than this is refused
 _STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps")
 _MJPEG_TYPE = "multipart/x-mixed-replace"
@@ -515,7 +519,7 @@ class _FolderSource(FrameSource):
         from concurrent.futures import ThreadPoolExecutor
 
         todo = iter(list(enumerate(self._paths))[self._start :])
-        window = 2 * self._workers  # files decoding or decoded, waiting: memory stays flat
+        window = _window(self._workers, self._analysis_size)
         with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="imgdelta-decode") as pool:
             pending = deque(pool.submit(self._load, index, path) for index, path in _take(todo, window))
             try:
@@ -544,6 +548,17 @@ class _FolderSource(FrameSource):
     def close(self) -> None:
         for iterator in list(self._iterators):
             iterator.close()
+
+
+def _window(workers: int, analysis_size: int | None) -> int:
+    """Files decoding or decoded and waiting: at least two per worker, and up to eight per
+    worker while that many of the largest frames of ``analysis_size`` (float32 RGB, longer
+    side 1.5 times it, and as much again for what ``prepare`` makes of them) fit in
+    :data:`_AHEAD_BYTES`."""
+    if analysis_size is None:
+        return 2 * workers
+    largest = 2 * 3 * 4 * (1.5 * analysis_size) ** 2
+    return max(2 * workers, min(8 * workers, int(_AHEAD_BYTES // largest)))
 
 
 def _take(iterator: Iterator, count: int) -> list:
