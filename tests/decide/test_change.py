@@ -206,6 +206,26 @@ def test_a_classic_metric_can_decide_and_reports_its_value():
         DetectorSettings(metric="ssim")
 
 
+def test_a_signed_figure_keeps_a_frame_shifted_either_way():
+    base = scene("astronaut")[64:320, 64:320]
+    still, left, right = base[20:-20, 20:-20], base[20:-20, 30:-10], base[20:-20, 10:-30]
+    for shifted, sign in ((left, -1), (right, 1)):
+        detector = ChangeDetector(DetectorSettings(metric="template_dx", threshold=2))
+        first, same, moved = (detector.update(f) for f in (still, still.copy(), shifted))
+        assert first.keep and not same.keep and moved.keep, moved
+        assert np.sign(moved.scores["template_dx"]) == sign and "further than 2 from 0" in moved.reason
+
+
+def test_a_metric_that_cannot_take_a_mask_sees_ignored_pixels_made_equal():
+    base = scene("coffee")
+    boxed = base.copy()
+    boxed[40:120, 40:160] = 255 - boxed[40:120, 40:160]
+    plain = ChangeDetector(DetectorSettings(metric="phash", threshold=0))
+    ignoring = ChangeDetector(DetectorSettings(metric="phash", threshold=0, ignore=((0, 0, 300, 200),)))
+    assert [d.keep for d in feed(plain, [base, boxed])] == [True, True]
+    assert [d.keep for d in feed(ignoring, [base, boxed])] == [True, False]
+
+
 @pytest.mark.parametrize(
     "field, value, message",
     [

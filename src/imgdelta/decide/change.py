@@ -28,7 +28,7 @@ One comparison, in order:
 
 Classic metrics can replace steps 2-3: ``DetectorSettings(metric="ssim", threshold=0.95)``
 keeps a frame when SSIM against the reference falls below 0.95 (any registered metric;
-similarities keep below the threshold, distances above it).
+similarities keep below the threshold, distances above it, signed figures further from 0).
 """
 
 from __future__ import annotations
@@ -128,7 +128,9 @@ class DetectorSettings:
         Rectangles that never count (a clock, a tree), in full-resolution pixels.
     metric, threshold : optional
         Decide with a registered metric instead (``"ssim"`` with ``0.95``): keep when a
-        similarity falls below ``threshold`` or a distance rises above it.
+        similarity falls below ``threshold``, a distance rises above it, or a signed
+        figure (``template_dx``) is further than it from 0. The metric sees the frames'
+        luma at the analysis size, so read the threshold off this detector's scores.
     """
 
     analysis_size: int = 200
@@ -915,14 +917,24 @@ class ChangeDetector:
         from ..metrics import MetricOptions, get_metric
 
         metric = get_metric(settings.metric)
-        mask = self._mask if metric.masked else None
-        pair = FeaturePair(Features(self._reference.luma[:, :, None]), Features(luma[:, :, None]), mask)
+        reference = self._reference.luma
+        mask = self._mask
+        if mask is not None and not metric.masked:
+            # a metric that cannot look past ignored pixels sees them made equal, as in compare
+            luma, mask = np.where(mask, luma, reference), None
+        pair = FeaturePair(Features(reference[:, :, None]), Features(luma[:, :, None]), mask)
         value = float(metric.compute(pair, MetricOptions()))
-        changed = value < settings.threshold if metric.kind == "similarity" else value > settings.threshold
+        if metric.kind == "similarity":
+            changed, word = value < settings.threshold, f"below {settings.threshold:g}"
+        elif metric.lower < metric.identical:
+            # a signed figure (an offset): far from its identical value either way is a change
+            changed = abs(value - metric.identical) > settings.threshold
+            word = f"further than {settings.threshold:g} from {metric.identical:g}"
+        else:
+            changed, word = value > settings.threshold, f"above {settings.threshold:g}"
         scores = {**base, settings.metric: value}
-        word = "below" if metric.kind == "similarity" else "above"
         if changed:
-            return Decision(True, "change", f"{settings.metric} {value:.4g} {word} {settings.threshold:g}", value, settings.threshold, scores, index)
+            return Decision(True, "change", f"{settings.metric} {value:.4g} {word}", value, settings.threshold, scores, index)
         return Decision(False, "same", f"same: {settings.metric} {value:.4g}", value, settings.threshold, scores, index)
 
     def _apply_gaps(self, decision: Decision, index: int, time: float | None) -> Decision:
