@@ -356,6 +356,8 @@ def grouping(folder: Path, count: int, small: int) -> list[list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="640-pixel collection, fewer photos, 200,000 synthetic hashes")
+    parser.add_argument("--only", choices=("accuracy", "speed", "grouping"), help="run one part of the benchmark")
+    parser.add_argument("--speed-files", type=int, help="JPEG files the hashing speed is measured on (default 120; 24 with --quick)")
     parser.add_argument("--grouping-child", nargs=3, metavar=("NPZ", "APPROACH", "RADIUS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.grouping_child:
@@ -364,30 +366,33 @@ def main() -> None:
     size = 640 if args.quick else 1600
     with tempfile.TemporaryDirectory(prefix="bench_dedupe_") as temp:
         folder = Path(temp)
-        found = accuracy(folder / "collection", size, args.quick, folder)
-        print(f"Accuracy: {found['files']} files ({size}-pixel originals), {found['true_pairs']:,} true pairs, "
-              f"{found['hard_pairs']:,} hard-negative pairs (overlapping crops, quarters and their photo, texture quarters)")
-        print(f"imgdelta hashed them in {found['hashing']:.1f} s (every core), found {found['candidates']:,} candidate pairs and confirmed "
-              f"{found['confirmed']:,}; imagehash.phash took {found['peer_hashing']:.1f} s (one process)")
-        print(table(["method", "pairs", "precision", "recall", "hard negatives grouped"], found["methods"]))
-        print()
-        print("Recall of each kind of copy (the copy grouped with its original):")
-        print(table(found["kinds"][0], found["kinds"][1:]))
-        print()
-        print("Which alternate hashes the search uses (radius 5, then verification):")
-        print(table(["hashes looked up", "per image", "candidates", "precision", "recall"], found["alternates"]))
-        print()
-        print("Verification: the similarity of every pair of the collection, by what the 19 views compare:")
-        print(table(["views compare", "same picture: lowest", "1st percentile", "hard negatives: highest", "others: highest", "negatives >= threshold"], found["verification"]))
-        print()
-        side = 2000 if args.quick else 3000
-        paths = speed_set(folder / "speed", side, 24 if args.quick else 45)
-        print(f"Hashing speed: {len(paths)} JPEG files, {side} pixels on the longer side (best of runs, ms per file)")
-        print(table(["task", "imgdelta ms/file", "peer ms/file", "peer", "speed-up"], speed(paths, 2 if args.quick else 3)))
-        print()
-        count = 200_000 if args.quick else 1_000_000
-        print("Grouping synthetic hashes (12 alternate hashes per image, a tenth planted as near copies 0-5 bits away), each in a fresh process:")
-        print(table(["images", "search", "radius", "seconds", "peak MB", "MB after loading", "pairs", "groups", "planted pairs found"], grouping(folder, count, 10_000)))
+        if args.only in (None, "accuracy"):
+            found = accuracy(folder / "collection", size, args.quick, folder)
+            print(f"Accuracy: {found['files']} files ({size}-pixel originals), {found['true_pairs']:,} true pairs, "
+                  f"{found['hard_pairs']:,} hard-negative pairs (overlapping crops, quarters and their photo, texture quarters)")
+            print(f"imgdelta hashed them in {found['hashing']:.1f} s (every core), found {found['candidates']:,} candidate pairs and confirmed "
+                  f"{found['confirmed']:,}; imagehash.phash took {found['peer_hashing']:.1f} s (one process)")
+            print(table(["method", "pairs", "precision", "recall", "hard negatives grouped"], found["methods"]))
+            print()
+            print("Recall of each kind of copy (the copy grouped with its original):")
+            print(table(found["kinds"][0], found["kinds"][1:]))
+            print()
+            print("Which alternate hashes the search uses (radius 5, then verification):")
+            print(table(["hashes looked up", "per image", "candidates", "precision", "recall"], found["alternates"]))
+            print()
+            print("Verification: the similarity of every pair of the collection, by what the 19 views compare:")
+            print(table(["views compare", "same picture: lowest", "1st percentile", "hard negatives: highest", "others: highest", "negatives >= threshold"], found["verification"]))
+            print()
+        if args.only in (None, "speed"):
+            side = 2000 if args.quick else 3000
+            paths = speed_set(folder / "speed", side, args.speed_files or (24 if args.quick else 120))
+            print(f"Hashing speed: {len(paths)} JPEG files, {side} pixels on the longer side (best of runs, ms per file)")
+            print(table(["task", "imgdelta ms/file", "peer ms/file", "peer", "speed-up"], speed(paths, 2 if args.quick else 3)))
+            print()
+        if args.only in (None, "grouping"):
+            count = 200_000 if args.quick else 1_000_000
+            print("Grouping synthetic hashes (12 alternate hashes per image, a tenth planted as near copies 0-5 bits away), each in a fresh process:")
+            print(table(["images", "search", "radius", "seconds", "peak MB", "MB after loading", "pairs", "groups", "planted pairs found"], grouping(folder, count, 10_000)))
 
 
 if __name__ == "__main__":
