@@ -368,7 +368,7 @@ def _run_background(args: argparse.Namespace) -> int:
     from ..io.images import DEFAULT_MAX_PIXELS
     from ..metrics.background import BACKGROUND_K, BACKGROUND_NOISE_FLOOR
     from ..pipeline.background import compare_background
-    from .tables import format_value, table
+    from .tables import background_table
 
     if args.a is None or args.b is not None:
         raise OptionError(f"with --background give one image, B: imgdelta compare --background {args.background} B")
@@ -388,22 +388,8 @@ def _run_background(args: argparse.Namespace) -> int:
     )
     if args.json:
         print(json.dumps(result.to_dict(), allow_nan=False))
-        return result.exit_code
-    width, height = result.size
-    kind = "gray" if result.channels == 1 else "colour"
-    how = f"share of pixels beyond mean +/- {result.k:g} sigma (sigma at least {result.floor:.4g}), 0 when B fits"
-    lines = [
-        f"{result.b}  vs  the background of {result.background}  ({result.frames} frames, {width}x{height}, {kind}, "
-        f"{result.compared_pixels} pixels compared)",
-        "",
-        table(["metric", "value", "range", "how to read"], [["background", format_value(result.metrics["background"]), "0..1", how]]),
-        "",
-        f"{result.outside_pixels} pixels outside the background",
-    ]
-    if result.verdict is not None:
-        verdict = result.verdict
-        lines.append(f"verdict: {verdict.status}" + (f": {'; '.join(verdict.reasons)}" if verdict.reasons else ""))
-    print("\n".join(lines))
+    else:
+        print(background_table(result))
     return result.exit_code
 
 

@@ -62,8 +62,29 @@ def comparison_table(result: Comparison) -> str:
         values_b = ", ".join(f"{v:.4f}" for v in w.b)
         lines.append(f"largest difference {w.error:.4f} at x={w.x}, y={w.y}: A=({values_a}) B=({values_b})")
     if result.verdict is not None:
-        v = result.verdict
-        lines.append(f"verdict: {v.status}" + (f": {'; '.join(v.reasons)}" if v.reasons else ""))
+        lines.append(_verdict_line(result.verdict))
+    return "\n".join(lines)
+
+
+def _verdict_line(verdict) -> str:
+    return f"verdict: {verdict.status}" + (f": {'; '.join(verdict.reasons)}" if verdict.reasons else "")
+
+
+def background_table(result) -> str:
+    """``imgdelta compare --background DIR B`` for people (a :class:`BackgroundComparison`)."""
+    width, height = result.size
+    kind = "gray" if result.channels == 1 else "colour"
+    how = f"share of pixels beyond mean +/- {result.k:g} sigma (sigma at least {result.floor:.4g}), 0 when B fits"
+    lines = [
+        f"{result.b}  vs  the background of {result.background}  ({result.frames} frames, {width}x{height}, {kind}, "
+        f"{result.compared_pixels} pixels compared)",
+        "",
+        table(["metric", "value", "range", "how to read"], [["background", format_value(result.metrics["background"]), "0..1", how]]),
+        "",
+        f"{result.outside_pixels} pixels outside the background",
+    ]
+    if result.verdict is not None:
+        lines.append(_verdict_line(result.verdict))
     return "\n".join(lines)
 
 
