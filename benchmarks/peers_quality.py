@@ -18,52 +18,21 @@ SEWAR = "sewar 0.4.10"
 LUMA = np.array([0.299, 0.587, 0.114])
 
 
-def _msssim(a: np.ndarray, b: np.ndarray) -> float:
-    from sewar.full_ref import msssim
+def _sewar(name: str):
+    """sewar's ``full_ref.<name>`` on the two arrays as given."""
 
-    return float(msssim(a, b))
+    def run(a: np.ndarray, b: np.ndarray) -> float:
+        from sewar import full_ref
 
+        return float(getattr(full_ref, name)(a, b))
 
-def _uqi(a: np.ndarray, b: np.ndarray) -> float:
-    from sewar.full_ref import uqi
-
-    return float(uqi(a, b))
-
-
-def _vifp(a: np.ndarray, b: np.ndarray) -> float:
-    from sewar.full_ref import vifp
-
-    return float(vifp(a, b))
+    return run
 
 
 def _psnrb(a: np.ndarray, b: np.ndarray) -> float:
     from sewar.full_ref import psnrb
 
     return float(psnrb(a.astype(np.float64) @ LUMA, b.astype(np.float64) @ LUMA, MAX=255))
-
-
-def _scc(a: np.ndarray, b: np.ndarray) -> float:
-    from sewar.full_ref import scc
-
-    return float(scc(a, b))
-
-
-def _sam(a: np.ndarray, b: np.ndarray) -> float:
-    from sewar.full_ref import sam
-
-    return float(sam(a, b))
-
-
-def _ergas(a: np.ndarray, b: np.ndarray) -> float:
-    from sewar.full_ref import ergas
-
-    return float(ergas(a, b))
-
-
-def _rase(a: np.ndarray, b: np.ndarray) -> float:
-    from sewar.full_ref import rase
-
-    return float(rase(a, b))
 
 
 #: Rows whose values differ from sewar's by design carry no tolerance (the agreement
@@ -73,17 +42,17 @@ BY_DESIGN = math.inf
 
 CASES = [
     # sewar's downsampling also averages neighbouring colour channels; imgdelta keeps them apart
-    PeerCase(metric="ms_ssim", peer=SEWAR, run=_msssim, tolerance=BY_DESIGN),
+    PeerCase(metric="ms_ssim", peer=SEWAR, run=_sewar("msssim"), tolerance=BY_DESIGN),
     # sewar feeds window means where Wang's formula has window sums
-    PeerCase(metric="uqi", peer=SEWAR, run=_uqi, tolerance=BY_DESIGN),
-    PeerCase(metric="vif", peer=SEWAR, run=_vifp, tolerance=1e-6),
+    PeerCase(metric="uqi", peer=SEWAR, run=_sewar("uqi"), tolerance=BY_DESIGN),
+    PeerCase(metric="vif", peer=SEWAR, run=_sewar("vifp"), tolerance=1e-6),
     # sewar divides the block-boundary sums by height * width / 8 - 1, not the pairs summed,
     # and charges all of B's blocking where imgdelta charges what B adds beyond A's
     PeerCase(metric="psnr_b", peer=SEWAR, run=_psnrb, tolerance=BY_DESIGN),
     # windows flat in both images (JPEG's flat blocks) count 1 in imgdelta when equal, 0 in sewar
-    PeerCase(metric="scc", peer=SEWAR, run=_scc, tolerance=BY_DESIGN),
+    PeerCase(metric="scc", peer=SEWAR, run=_sewar("scc"), tolerance=BY_DESIGN),
     # a pixel black in one image only counts as a right angle in imgdelta; sewar leaves it out
-    PeerCase(metric="sam", peer=SEWAR, run=_sam, tolerance=BY_DESIGN),
-    PeerCase(metric="ergas", peer=SEWAR, run=_ergas, tolerance=1e-6),
-    PeerCase(metric="rase", peer=SEWAR, run=_rase, tolerance=1e-6),
+    PeerCase(metric="sam", peer=SEWAR, run=_sewar("sam"), tolerance=BY_DESIGN),
+    PeerCase(metric="ergas", peer=SEWAR, run=_sewar("ergas"), tolerance=1e-6),
+    PeerCase(metric="rase", peer=SEWAR, run=_sewar("rase"), tolerance=1e-6),
 ]
