@@ -15,6 +15,10 @@ from .preprocess import luminance
 __all__ = ["Features"]
 
 
+#: Rows per band of :attr:`Features.luma8`.
+_LUMA8_ROWS = 64
+
+
 def _to_uint8(values: np.ndarray) -> np.ndarray:
     # +0.5 then truncation rounds half up, as Pillow and OpenCV do for 8-bit output
     return (values * np.float32(255.0) + np.float32(0.5)).astype(np.uint8)
@@ -58,8 +62,21 @@ class Features:
 
     @cached_property
     def luma8(self) -> np.ndarray:
-        """Luminance rounded to 8 bits, uint8 (H, W)."""
-        return _to_uint8(self.luma)
+        """Luminance rounded to 8 bits, uint8 (H, W): :attr:`luma` rounded half up."""
+        if "luma" in self.__dict__ or self.is_gray or self.pixels.dtype != np.float32:
+            return _to_uint8(self.luma)
+        # a band of rows at a time: the float luminance of a whole 1080p frame is 8 MB of
+        # fresh memory, and faulting it in costs more than computing it
+        height, width = self.shape
+        out = np.empty((height, width), np.uint8)
+        band = np.empty((min(height, _LUMA8_ROWS), width), np.float32)
+        for top in range(0, height, _LUMA8_ROWS):
+            rows = self.pixels[top : top + _LUMA8_ROWS]
+            luma = luminance(rows, band[: rows.shape[0]])
+            luma *= np.float32(255.0)
+            luma += np.float32(0.5)
+            np.copyto(out[top : top + rows.shape[0]], luma, casting="unsafe")
+        return out
 
     @cached_property
     def pixels8(self) -> np.ndarray:

@@ -145,8 +145,11 @@ def parse_size_policy(text: str) -> SizePolicy:
     raise OptionError(f"--resize {text!r}: use to-first, crop or a size like 640x480")
 
 
-def luminance(pixels: np.ndarray) -> np.ndarray:
-    """BT.601 luma (0.299 R + 0.587 G + 0.114 B) in float32; a gray image is its own luma."""
+def luminance(pixels: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """BT.601 luma (0.299 R + 0.587 G + 0.114 B) in float32; a gray image is its own luma.
+
+    ``out``, a float32 (H, W) array, receives the luma of float32 RGB pixels.
+    """
     if pixels.ndim == 2:
         return pixels
     if pixels.shape[2] == 1:
@@ -156,7 +159,7 @@ def luminance(pixels: np.ndarray) -> np.ndarray:
 
         # OpenCV's float conversion uses these weights without rounding to 8 bits; it is
         # within one float32 ulp of the float64 sum and about 40 times faster on 1080p
-        return cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY)
+        return cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY, dst=out)
     r, g, b = LUMA_WEIGHTS
     luma = pixels[:, :, 0] * np.float64(r) + pixels[:, :, 1] * np.float64(g) + pixels[:, :, 2] * np.float64(b)
     return luma.astype(np.float32)

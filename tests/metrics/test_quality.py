@@ -258,6 +258,21 @@ def test_uqi_of_one_window_by_hand():
     assert _ours(np.zeros((9, 9), np.uint8), np.zeros((9, 9), np.uint8), "uqi") == 1.0
 
 
+def test_uqi_of_8bit_levels_equals_uqi_of_16bit_moments(pairs):
+    """UQI is unchanged when both images are scaled alike, so the same photos as 16-bit
+    data (each level times 256, off the 8-bit grid) must give the 8-bit value. 8-bit
+    data is measured on exact integer window sums and other data on float64 moments, so
+    this checks one computation against the other, flat and black windows included."""
+    rng = np.random.default_rng(SEED)
+    black = np.zeros((40, 48, 3), np.uint8)
+    black[12:30, 10:40] = rng.integers(0, 256, (18, 30, 3))
+    cases = [(label, a, b) for label, a, b in pairs if label.endswith(("noise", "patch"))]
+    cases.append(("black-and-flat", black, np.where(black > 0, 200, 0).astype(np.uint8)))
+    for label, a, b in cases:
+        eight = _ours(a, b, "uqi")
+        sixteen = _ours(a.astype(np.uint16) * 256, b.astype(np.uint16) * 256, "uqi", data_range=65535)
+        assert eight == pytest.approx(sixteen, abs=1e-7), label
+
 def _both_flat_share(a: np.ndarray, b: np.ndarray) -> float:
     """Share of pixels (and channels) whose 8 x 8 window holds no Laplacian detail in
     either image and the same values in both: sewar's window placement, zeros outside

@@ -31,21 +31,46 @@ FLAT_VARIANCE = 1e-12
 STRIP_ROWS = 64
 
 
+class Scratch:
+    """Named arrays that one thread's strip computations reuse from strip to strip.
+
+    A fresh temporary of a few megabytes costs more in page faults than the arithmetic
+    done on it: the C allocator returns freed blocks of that size to the system and maps
+    new ones, so each strip would fault all of its temporaries in again.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def array(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """An uninitialised contiguous array of this shape and type, in the memory ``name``
+        had last time when it is large enough (strips differ by a row or two)."""
+        size = int(np.prod(shape))
+        memory = self._arrays.get(name)
+        if memory is None or memory.dtype != dtype or memory.size < size:
+            memory = self._arrays[name] = np.empty(size, dtype)
+        return memory[:size].reshape(shape)
+
+
 def strip_sums(
     compute: Callable[..., Sequence[np.ndarray]],
     inputs: Sequence[np.ndarray],
     reach: int,
     crop: tuple[slice, slice],
     keep: np.ndarray | None = None,
+    scratch: bool = False,
 ) -> list[tuple[float, int]]:
     """Sum and count of each map of ``compute(*inputs)`` over ``crop`` (and ``keep``).
 
     ``compute`` takes row ranges of the inputs and returns maps of the same rows; a map
     row may depend on input rows up to ``reach`` away (filters mirror the borders of the
     piece they get, so rows within ``reach`` of a cut are recomputed by the neighbouring
-    strip). ``keep`` is a bool array of the image's (H, W) shape or None.
+    strip). ``keep`` is a bool array of the image's (H, W) shape or None. With
+    ``scratch``, ``compute`` also gets ``scratch=`` a :class:`Scratch` of its thread; the
+    maps it returns may live in that scratch, as each is summed before the next strip.
     """
     import os
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     height = inputs[0].shape[0]
@@ -54,11 +79,20 @@ def strip_sums(
     pieces = max(1, rows // STRIP_ROWS)
     bounds = [top + rows * i // pieces for i in range(pieces + 1)]
 
+    local = threading.local()
+
     def measure(i: int) -> list[tuple[float, int]]:
         first, last = bounds[i], bounds[i + 1]
         low, high = max(0, first - reach), min(height, last + reach)
+        parts = [x[low:high] for x in inputs]
+        if scratch:
+            if not hasattr(local, "scratch"):
+                local.scratch = Scratch()
+            maps = compute(*parts, scratch=local.scratch)
+        else:
+            maps = compute(*parts)
         sums = []
-        for values in compute(*(x[low:high] for x in inputs)):
+        for values in maps:
             part = values[first - low : last - low, crop[1]]
             if keep is not None:
                 part = part[keep[first:last, crop[1]]]
@@ -199,21 +233,88 @@ def ssim_and_cs(s: np.ndarray, d: np.ndarray) -> tuple[float, float]:
 UQI_WINDOW = 8
 
 
-def uqi_map(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
-    """Universal quality index of every 8 x 8 window, float64, the images' shape.
+def uqi_map(x: np.ndarray, y: np.ndarray, scratch: Scratch | None = None) -> list[np.ndarray]:
+    """Universal quality index of every 8 x 8 window, the images' shape.
 
     ``Q = 4 sigma_xy mu_x mu_y / ((sigma_x^2 + sigma_y^2)(mu_x^2 + mu_y^2))`` with
     population statistics. Where both windows are flat the structure term is undefined
     and Q is the luminance term ``2 mu_x mu_y / (mu_x^2 + mu_y^2)``, and 1 where both are
-    also black: the conventions of Wang's reference code (flat: variance below
-    :data:`FLAT_VARIANCE`). Borders are mirrored. Returned as a one-map list, the form
-    :func:`strip_sums` takes.
+    also black: the conventions of Wang's reference code. Borders are mirrored. Returned
+    as a one-map list, the form :func:`strip_sums` takes; ``scratch`` lends arrays that
+    outlive one strip.
 
-    The moments are float64, where the squares and products of float32 numbers are
-    exact: with no constant to steady it, the structure term of a nearly flat window
-    divides two small variances, and float32 moments lose 1e-5 of the mean. Identical
-    images give exactly 1 in every window.
+    Q does not change when both images are scaled alike, so 8-bit data (every value
+    exactly ``k / 255`` in float32) is measured on its levels ``k``: window sums of
+    levels, their squares and products are integers that int32 holds exactly, so the
+    variances come without rounding, exactly flat windows are found exactly, and Q is
+    within a few float32 roundings (1e-7) of its exact value. Other data uses float64
+    moments, where the squares and products of float32 numbers are exact; float32
+    moments would lose 1e-5 of the mean, because with no constant to steady it the
+    structure term of a nearly flat window divides two small variances. Identical images
+    give exactly 1 in every window.
     """
+    scratch = scratch or Scratch()
+    levels_x = _levels8(x, scratch, "x")
+    levels_y = _levels8(y, scratch, "y") if levels_x is not None else None
+    if levels_y is not None:
+        return [_uqi_map_levels(levels_x, levels_y, scratch)]
+    return [_uqi_map_float(x, y)]
+
+
+def _levels8(values: np.ndarray, scratch: Scratch, name: str) -> np.ndarray | None:
+    """The 8-bit levels ``k`` of ``values`` (uint8) when every value is ``float32(k / 255)``,
+    else None."""
+    import cv2
+
+    levels = cv2.convertScaleAbs(values, dst=scratch.array(f"levels_{name}", values.shape, np.uint8), alpha=255.0)
+    back = np.divide(levels, np.float32(255.0), out=scratch.array("back", values.shape, np.float32), dtype=np.float32)
+    return levels if cv2.norm(back, values, cv2.NORM_INF) == 0 else None
+
+
+def _uqi_map_levels(x: np.ndarray, y: np.ndarray, scratch: Scratch) -> np.ndarray:
+    import cv2
+
+    n = UQI_WINDOW * UQI_WINDOW
+    shape = x.shape
+    square = scratch.array("square", shape, np.uint16)
+
+    def window_sum(values: np.ndarray, name: str) -> np.ndarray:
+        out = scratch.array(name, shape, np.int32)
+        return cv2.boxFilter(values, cv2.CV_32S, (UQI_WINDOW, UQI_WINDOW), dst=out, normalize=False, borderType=cv2.BORDER_REFLECT)
+
+    sum_x = window_sum(x, "sum_x")
+    sum_y = window_sum(y, "sum_y")
+    spread = window_sum(np.multiply(x, x, out=square, dtype=np.uint16), "spread")
+    spread += window_sum(np.multiply(y, y, out=square, dtype=np.uint16), "sum_yy")
+    covariance = window_sum(np.multiply(x, y, out=square, dtype=np.uint16), "covariance")
+    # with S the window sums: n^2 mu_x mu_y = S_x S_y, n^2 (mu_x^2 + mu_y^2) = S_x^2 + S_y^2,
+    # n^2 (sigma_x^2 + sigma_y^2) = n (S_xx + S_yy) - (S_x^2 + S_y^2) and n^2 sigma_xy =
+    # n S_xy - S_x S_y, each below 2^31 for 8-bit levels and n = 64
+    product = np.multiply(sum_x, sum_y, out=scratch.array("product", shape, np.int32))
+    level = np.multiply(sum_x, sum_x, out=sum_x)
+    level += np.multiply(sum_y, sum_y, out=sum_y)
+    spread *= n
+    spread -= level
+    covariance *= n
+    covariance -= product
+    flat = np.equal(spread, 0, out=scratch.array("flat", shape, np.bool_))
+    if flat.any():
+        # Q = 4 covariance product / (spread level) becomes the luminance term
+        # 2 product / level where both windows are flat, and 1 where both are also black
+        black = flat & (level == 0)
+        covariance[flat] = 1
+        spread[flat] = 2
+        spread[black] = 4
+        product[black] = 1
+        level[black] = 1
+    # the integers are exact; only the two ratios and their product round, in float32
+    q = np.divide(covariance, spread, out=scratch.array("q", shape, np.float32), dtype=np.float32)
+    q *= np.divide(product, level, out=scratch.array("luminance", shape, np.float32), dtype=np.float32)
+    q *= np.float32(4.0)
+    return q
+
+
+def _uqi_map_float(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     import cv2
 
     f64 = cv2.CV_64F
@@ -233,11 +334,10 @@ def uqi_map(x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
     denominator = cv2.multiply(spread, level, dst=mu_y)
     flat = spread <= 2 * FLAT_VARIANCE
     if flat.any():
-        # the luminance term alone, or 1 where both windows are black
         mean = level[flat]
         q[flat] = np.where(mean > 0, 2 * mu_x[flat], 1.0)
         denominator[flat] = np.where(mean > 0, mean, 1.0)
-    return [cv2.divide(q, denominator, dst=q)]
+    return cv2.divide(q, denominator, dst=q)
 
 
 # -- SCC -------------------------------------------------------------------------------

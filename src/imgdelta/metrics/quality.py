@@ -68,7 +68,7 @@ def _images(pair: FeaturePair) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _windowed_mean(compute, pair: FeaturePair, window: int, reach: int) -> float:
+def _windowed_mean(compute, pair: FeaturePair, window: int, reach: int, scratch: bool = False) -> float:
     """Mean of a per-window map over the windows inside the image (sewar's crop of
     ``round(window / 2)`` on every side) and the kept pixels, over all channels.
 
@@ -79,7 +79,7 @@ def _windowed_mean(compute, pair: FeaturePair, window: int, reach: int) -> float
     keep = pair.mask
     if keep is not None and not keep[crop].any():
         crop = valid_crop(a.shape, 0)
-    [(total, count)] = strip_sums(compute, (a, b), reach, crop, keep)
+    [(total, count)] = strip_sums(compute, (a, b), reach, crop, keep, scratch)
     return total / count
 
 
@@ -180,7 +180,7 @@ def universal_quality_index(pair: FeaturePair, options: MetricOptions) -> float:
     sigma 20 levels). Images narrower than 9 pixels are measured over every window,
     borders mirrored.
     """
-    value = _windowed_mean(uqi_map, pair, UQI_WINDOW, UQI_WINDOW // 2)
+    value = _windowed_mean(uqi_map, pair, UQI_WINDOW, UQI_WINDOW // 2, scratch=True)
     return min(max(value, -1.0), 1.0)
 
 
