@@ -87,6 +87,18 @@ def test_options_reach_the_metrics(images, capsys):
     assert out["size"] == [100, 100] and out["channels"] == 1
 
 
+def test_a_rectangle_with_a_minus_sign_gets_the_rectangle_message(images, capsys):
+    """argparse would read ``-5,...`` after an option as an option of its own and answer
+    "expected one argument"; the value reaches the rectangle parser, which explains."""
+    args = ["compare", str(images / "a.png"), str(images / "b.png"), "--metric", "mae"]
+    for option in ("--ignore", "--crop"):
+        assert main([*args, option, "-20,-10,300,400"]) == 2
+        assert f"{option} '-20,-10,300,400' is not x,y,width,height" in capsys.readouterr().err
+    assert main(["filter", str(images), str(images / "out"), "--roi", "-1,0,10,10"]) == 2
+    assert "--roi '-1,0,10,10' is not x,y,width,height" in capsys.readouterr().err
+    assert not (images / "out").exists()
+
+
 def test_hash_lines_equal_imagehash(images):
     import imagehash
 

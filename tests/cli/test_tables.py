@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 import imgdelta
-from imgdelta.cli.tables import comparison_table, format_value
+from imgdelta.cli.tables import comparison_table, format_value, with_unit
 
 
 def test_infinities_keep_their_sign():
@@ -24,3 +24,13 @@ def test_signed_figures_read_as_distance_from_their_identical_value():
     assert "-inf..inf" in rows["template_dx"] and "further from it = more different" in rows["template_dx"]
     assert "higher = more different" in rows["mae"]
     assert "lower = less alike" in rows["template"]
+
+
+def test_a_value_of_one_takes_its_unit_in_the_singular():
+    assert with_unit(1, "bits") == "1 bit"
+    assert with_unit(1.0, "pixels") == "1 pixel"
+    assert with_unit(2, "bits") == "2 bits"
+    assert with_unit(0, "bits") == "0 bits"
+    assert with_unit(1.5, "pixels") == "1.5 pixels"
+    assert with_unit(1, "dB") == "1 dB"
+    assert with_unit(0.25, None) == "0.25"

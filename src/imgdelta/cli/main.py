@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import sys
 from typing import Sequence
 
@@ -531,10 +532,38 @@ def _run_example(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Options whose value is a rectangle, which may start with a minus sign.
+_RECTANGLE_OPTIONS = ("--crop", "--ignore", "--roi")
+_NEGATIVE_RECTANGLE = re.compile(r"-[0-9.]+(,-?[0-9.]*)*")
+
+
+def _rectangles_attached(argv: Sequence[str]) -> list[str]:
+    """``--ignore -5,-5,20,20`` as ``--ignore=-5,-5,20,20``: argparse takes a value that
+    starts with a minus sign and is not a plain number for an option of its own."""
+    out: list[str] = []
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--":
+            out.append(token)
+            out.extend(tokens)
+            break
+        if token in _RECTANGLE_OPTIONS:
+            value = next(tokens, None)
+            if value is not None and _NEGATIVE_RECTANGLE.fullmatch(value):
+                out.append(f"{token}={value}")
+                continue
+            out.append(token)
+            if value is not None:
+                out.append(value)
+            continue
+        out.append(token)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_rectangles_attached(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.run(args))
     except ImgDeltaError as exc:

@@ -28,6 +28,16 @@ def format_value(value: float | None) -> str:
     return f"{value:.6g}"
 
 
+def with_unit(value: float | None, unit: str | None) -> str:
+    """The value and its unit, singular for exactly one ("1 bit", "2 bits")."""
+    text = format_value(value)
+    if not unit:
+        return text
+    if text in ("1", "-1") and unit.endswith("s"):
+        unit = unit[:-1]
+    return f"{text} {unit}"
+
+
 def _range(metric: Metric) -> str:
     return f"{format_value(metric.lower)}..{format_value(metric.upper)}"
 
@@ -50,7 +60,7 @@ def comparison_table(result: Comparison) -> str:
             direction = f"{format_value(metric.identical)} when identical, higher = more different"
         else:
             direction = f"{format_value(metric.identical)} when identical, lower = less alike"
-        rows.append([name, format_value(value) + (f" {metric.unit}" if metric.unit else ""), _range(metric), direction])
+        rows.append([name, with_unit(value, metric.unit), _range(metric), direction])
     lines.append("")
     lines.append(table(["metric", "value", "range", "how to read"], rows))
     lines.append("")
