@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 import imgdelta
-from imgdelta.cli.tables import comparison_table, format_value, with_unit
+from imgdelta.cli.tables import comparison_table, format_value, table, with_unit
 
 
 def test_infinities_keep_their_sign():
@@ -34,3 +34,9 @@ def test_a_value_of_one_takes_its_unit_in_the_singular():
     assert with_unit(1.5, "pixels") == "1.5 pixels"
     assert with_unit(1, "dB") == "1 dB"
     assert with_unit(0.25, None) == "0.25"
+
+
+def test_control_characters_in_a_cell_stay_on_its_row():
+    """A file name may hold a newline or a tab; the table shows them as escapes."""
+    lines = table(["path", "size"], [["one\ntwo.jpg", 10], ["tab\there.jpg", 20], ["café.jpg", 30]]).splitlines()
+    assert lines[2:] == ["one\\ntwo.jpg   10", "tab\\there.jpg  20", "café.jpg       30"]

@@ -691,7 +691,7 @@ def test_max_pixels_refuses_before_decoding(tmp_path, no_decoding):
     path = _save(tmp_path / "c.png", Image.fromarray(CHELSEA))
     message = (
         rf"^{re.escape(str(path))}: {W}x{H} = {W * H} pixels exceeds the limit of {W * H - 1} "
-        r"\(decompression-bomb guard; raise max_pixels if you trust the file\)$"
+        r"\(decompression-bomb guard; raise max_pixels, or --max-pixels on the command line, if you trust the file\)$"
     )
     with pytest.raises(InputError, match=message):
         load_image(path, max_pixels=W * H - 1)

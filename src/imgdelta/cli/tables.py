@@ -9,9 +9,14 @@ from ..metrics import Metric
 from ..pipeline import Comparison
 
 
+#: Control characters as escapes, so that a file name holding a newline or a tab stays on
+#: its row and in its column.
+_VISIBLE = {code: f"\\x{code:02x}" for code in [*range(32), 127]} | {9: "\\t", 10: "\\n", 13: "\\r"}
+
+
 def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """Left-aligned columns separated by two spaces, with a header line."""
-    cells = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    cells = [[str(c).translate(_VISIBLE) for c in header]] + [[str(c).translate(_VISIBLE) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * width for width in widths))

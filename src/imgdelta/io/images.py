@@ -307,7 +307,7 @@ def _open(data: bytes, source: str, max_pixels: int | None):
     if max_pixels is not None and width * height > max_pixels:
         raise InputError(
             f"{source}: {width}x{height} = {width * height} pixels exceeds the limit of "
-            f"{max_pixels} (decompression-bomb guard; raise max_pixels if you trust the file)"
+            f"{max_pixels} (decompression-bomb guard; raise max_pixels, or --max-pixels on the command line, if you trust the file)"
         )
     return pil
 
@@ -327,7 +327,7 @@ def _pillow_bomb_message(source: str, exc: BaseException, max_pixels: int | None
     if max_pixels is not None and (pillow_limit is None or max_pixels <= pillow_limit):
         return (
             f"{source}: {count} exceeds the limit of {max_pixels} "
-            "(decompression-bomb guard; raise max_pixels if you trust the file)"
+            "(decompression-bomb guard; raise max_pixels, or --max-pixels on the command line, if you trust the file)"
         )
     return (
         f"{source}: {count} exceeds Pillow's own limit of {pillow_limit} (decompression-bomb "
