@@ -310,8 +310,18 @@ def test_calibration_silences_a_place_that_always_moves_and_keeps_real_change(tm
 
     changed = paste(base, scene("coffee"), 0.015, (0.8, 0.8), rng)
     timeline = [with_leaves(base) for _ in range(8)] + [with_leaves(changed) for _ in range(4)]
-    decisions = feed(ChangeDetector(profile=loaded), (camera(s) for s in timeline))
+    frames = [camera(s) for s in timeline]
+    decisions = feed(ChangeDetector(profile=loaded), frames)
     assert [i for i, d in enumerate(decisions) if d.keep] == [0, 8], [d.reason for d in decisions]
+
+    # the saved state carries the calibration: a detector rebuilt from it alone goes on
+    # ignoring the moving corner, exactly as the uninterrupted one did
+    first = ChangeDetector(profile=loaded)
+    part = feed(first, frames[:4])
+    resumed = ChangeDetector.from_state(first.state())
+    assert resumed.profile is not None and np.array_equal(resumed.profile.stray_map, loaded.stray_map)
+    part += feed(resumed, frames[4:])
+    assert [(d.keep, d.score) for d in part] == [(d.keep, d.score) for d in decisions]
 
 
 def test_calibration_errors_are_clear(tmp_path):

@@ -960,7 +960,7 @@ class ChangeDetector:
     # -- state for resuming ----------------------------------------------------------------
 
     def state(self) -> bytes:
-        """Everything needed to continue later: settings, reference frame, counters."""
+        """Everything needed to continue later: settings, calibration, reference frame, counters."""
         meta = {
             "settings": self.settings.to_dict(),
             "count": self._count,
@@ -971,8 +971,13 @@ class ChangeDetector:
             "noise": [self._noise[0].tolist(), self._noise[1]] if self._noise is not None else None,
             "noise_age": self._noise_age,
         }
+        arrays = {}
+        if self.profile is not None:
+            profile = self.profile
+            meta["profile"] = {"size": list(profile.size), "settings": profile.settings.to_dict(), "report": dict(profile.report)}
+            arrays["stray_map"] = profile.stray_map
         buffer = io.BytesIO()
-        arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), np.uint8)}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
         if self._reference is not None:
             arrays["reference"] = self._reference.luma
             if self._reference.chroma is not None:
@@ -982,13 +987,22 @@ class ChangeDetector:
 
     @classmethod
     def from_state(cls, state: bytes, *, profile: NoiseProfile | None = None) -> ChangeDetector:
-        """Rebuild a detector saved with :meth:`state`."""
+        """Rebuild a detector saved with :meth:`state`, with the calibration it had unless
+        ``profile`` gives another."""
         try:
             with np.load(io.BytesIO(state), allow_pickle=False) as data:
                 meta = json.loads(bytes(data["meta"]).decode())
                 reference = data["reference"].astype(np.float32) if "reference" in data else None
                 chroma = data["chroma"].astype(np.float32) if "chroma" in data else None
-        except (OSError, ValueError, KeyError) as exc:
+                if profile is None and "profile" in meta:
+                    saved = meta["profile"]
+                    profile = NoiseProfile(
+                        size=tuple(int(v) for v in saved["size"]),
+                        stray_map=data["stray_map"].astype(np.float32),
+                        settings=DetectorSettings.from_dict(saved["settings"]),
+                        report=saved.get("report", {}),
+                    )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise OptionError(f"saved detector state is damaged: {exc}") from None
         detector = cls(DetectorSettings.from_dict(meta["settings"]), profile=profile)
         if reference is not None:
