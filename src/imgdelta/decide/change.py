@@ -79,6 +79,11 @@ _FIRST_CORRELATION = 1.3
 _LARGE_AREA = 0.05
 #: Shifts at or beyond this many analysis pixels are camera movement, not jitter.
 _MAX_JITTER = 2.0
+#: A colour channel at or above this (on [0, 1]) is at or near the sensor's white: it
+#: cannot follow a brighter light, and one that was clipped cannot show a dimmer one.
+_NEAR_WHITE = 0.94
+#: BT.601 weights as a 1 x 3 transform: a weighted sum of the channels.
+_LUMA_ROW = np.array([[0.299, 0.587, 0.114]], np.float32)
 #: Structuring elements and pooling blocks, made once.
 _SQUARE_2 = np.ones((2, 2), np.uint8)
 _SQUARE_3 = np.ones((3, 3), np.uint8)
@@ -203,11 +208,14 @@ class DetectorSettings:
 @dataclass(frozen=True, eq=False)
 class PreparedFrame:
     """A frame reduced for the detector (:meth:`ChangeDetector.prepare`): luma, colour
-    planes at half its size (None for gray frames) and the frame's full (width, height)."""
+    planes at half its size (None for gray frames), the frame's full (width, height), and
+    the share of each pixel's luma in colour channels at or near white (None where no
+    channel is)."""
 
     luma: np.ndarray
     chroma: np.ndarray | None
     full_size: tuple[int, int]
+    white_share: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -323,8 +331,9 @@ def _chroma_size(width: int, height: int) -> tuple[int, int]:
     return max(1, width // 2), max(1, height // 2)
 
 
-def _split(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(luma, chroma planes (2, H/2, W/2), centred on 0) from a float32 RGB image in [0, 1].
+def _split(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(luma, chroma planes (2, H/2, W/2), centred on 0, :func:`_white_share`) from a
+    float32 RGB image in [0, 1].
 
     Cr and Cb as in BT.601 (0.713 (R - Y), 0.564 (B - Y)), computed on the half-size image:
     OpenCV's float YCrCb conversion of the whole image costs more than the rest together.
@@ -338,12 +347,42 @@ def _split(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     chroma = np.empty((2,) + half.shape[:2], np.float32)  # planar: each plane contiguous
     np.multiply(half[:, :, 0] - half_luma, np.float32(0.713), out=chroma[0])
     np.multiply(half[:, :, 2] - half_luma, np.float32(0.564), out=chroma[1])
-    return luma, chroma
+    return luma, chroma, _white_share(rgb, luma)
 
 
-def _analysis_frame(frame: Any, size: int) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
+def _white_share(rgb: np.ndarray, luma: np.ndarray) -> np.ndarray | None:
+    """The share (0 to 1) of each pixel's luma carried by colour channels at or near white
+    (:data:`_NEAR_WHITE`), float32 (H, W); None when no channel is near white.
+
+    Such channels cannot follow a brighter light, and clipped ones cannot show a dimmer
+    one. A reduced frame averages many sensor pixels, so the map is widened by a pixel to
+    cover the edges of a blown-out place.
+    """
+    import cv2
+
+    _, near = cv2.threshold(rgb, _NEAR_WHITE, 0, cv2.THRESH_TOZERO)
+    carried = cv2.transform(near, _LUMA_ROW)
+    if not cv2.countNonZero(carried):
+        return None
+    share = cv2.divide(carried, np.maximum(luma, np.float32(1e-3)))
+    np.minimum(share, np.float32(1), out=share)
+    return cv2.dilate(share, _SQUARE_3)
+
+
+def _gray_white_share(luma: np.ndarray) -> np.ndarray | None:
+    """:func:`_white_share` of a gray frame: all of the luma where it is near white."""
+    import cv2
+
+    near = (luma >= np.float32(_NEAR_WHITE)).view(np.uint8)
+    if not cv2.countNonZero(near):
+        return None
+    return cv2.dilate(near.astype(np.float32), _SQUARE_3)
+
+
+def _analysis_frame(frame: Any, size: int) -> PreparedFrame:
     """Luma (float32, [0, 1]) at about ``size`` on the longer side, chroma (Cr, Cb, centred
-    on 0) at half that for colour frames (None for gray ones), and the full (w, h)."""
+    on 0) at half that for colour frames (None for gray ones), the full (w, h) and the
+    share of the luma near white."""
     import cv2
 
     full: tuple[int, int]
@@ -364,11 +403,12 @@ def _analysis_frame(frame: Any, size: int) -> tuple[np.ndarray, np.ndarray | Non
         if small.ndim == 3 and small.shape[2] == 4:
             small = small[:, :, :3]
         if small.ndim == 3 and small.shape[2] == 3:
-            luma, chroma = _split(small.astype(np.float32) * np.float32(1 / 255))
-            return luma, chroma, full
+            luma, chroma, share = _split(small.astype(np.float32) * np.float32(1 / 255))
+            return PreparedFrame(luma, chroma, full, share)
         if small.ndim == 3:
             small = small[:, :, 0]
-        return small.astype(np.float32) * np.float32(1 / 255), None, full
+        luma = small.astype(np.float32) * np.float32(1 / 255)
+        return PreparedFrame(luma, None, full, _gray_white_share(luma))
     elif isinstance(frame, np.ndarray) and frame.dtype == np.float32 and (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] in (1, 3))):
         # frames from imgdelta's own sources: already float32 in [0, 1] and reduced
         pixels = frame
@@ -383,10 +423,10 @@ def _analysis_frame(frame: Any, size: int) -> tuple[np.ndarray, np.ndarray | Non
     if target != (width, height):
         pixels = cv2.resize(np.ascontiguousarray(pixels), target, interpolation=cv2.INTER_AREA)
     if pixels.ndim == 3 and pixels.shape[2] == 3:
-        luma, chroma = _split(np.ascontiguousarray(pixels, dtype=np.float32))
-        return luma, chroma, full
-    luma = pixels if pixels.ndim == 2 else pixels[:, :, 0]
-    return np.ascontiguousarray(luma, dtype=np.float32), None, full
+        luma, chroma, share = _split(np.ascontiguousarray(pixels, dtype=np.float32))
+        return PreparedFrame(luma, chroma, full, share)
+    luma = np.ascontiguousarray(pixels if pixels.ndim == 2 else pixels[:, :, 0], dtype=np.float32)
+    return PreparedFrame(luma, None, full, _gray_white_share(luma))
 
 
 def _region_mask(settings: DetectorSettings, size: tuple[int, int], full: tuple[int, int]) -> np.ndarray | None:
@@ -440,7 +480,7 @@ def _sample_index(shape: tuple[int, int], mask: np.ndarray | None) -> np.ndarray
 class _Reference:
     """A reference frame with what every comparison against it needs, computed once."""
 
-    def __init__(self, luma: np.ndarray, sample: np.ndarray, chroma: np.ndarray | None = None) -> None:
+    def __init__(self, luma: np.ndarray, sample: np.ndarray, chroma: np.ndarray | None = None, white_share: np.ndarray | None = None) -> None:
         import cv2
 
         self.luma = luma
@@ -448,6 +488,7 @@ class _Reference:
         # Sobel with its 1/8 normalisation: intensity change per pixel of shift
         self.gx = cv2.Sobel(luma, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8)
         self.gy = cv2.Sobel(luma, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8)
+        self.white_share = white_share
         sampled = luma.ravel()[sample].astype(np.float64)
         self.mean = float(sampled.mean())
         self.design = np.column_stack(
@@ -628,6 +669,12 @@ def _chroma_change(
     return cv2.countNonZero(changed) / total, changed
 
 
+def _larger(first: np.ndarray | None, second: np.ndarray | None) -> np.ndarray | None:
+    if first is None or second is None:
+        return first if second is None else second
+    return np.maximum(first, second)
+
+
 def _compare(
     reference: _Reference,
     frame: np.ndarray,
@@ -639,15 +686,18 @@ def _compare(
     chroma: np.ndarray | None = None,
     want_excess: bool = False,
     noise: tuple[np.ndarray, float] | None = None,
+    white_share: np.ndarray | None = None,
 ) -> _Comparison:
     """Compare ``frame`` (and its ``chroma``) with ``reference``; ``correlation`` is the
     smoothed factor of :func:`_noise_lut` (None: use this pair's own); ``noise`` is a
-    noise table measured on a recent pair, None to measure it on this one."""
+    noise table measured on a recent pair, None to measure it on this one;
+    ``white_share`` is the frame's :func:`_white_share`."""
     import cv2
 
     gain, offset, sx, sy = (float(v) for v in _fit_light_and_shift(reference, frame, sample))
     fitted = reference.luma * np.float32(gain)
     fitted += np.float32(offset)
+    shift: np.ndarray | None = None
     if sx or sy:
         shift = reference.gx * np.float32(sx)
         shift += reference.gy * np.float32(sy)
@@ -657,6 +707,18 @@ def _compare(
     difference = frame - fitted
     if noise is None:
         noise = _noise_lut(difference, fitted, sample)
+    # the part of a pixel carried by channels at or near white, in either picture, may
+    # follow a change of the light anywhere from fully (the fit) to not at all (the
+    # reference as it was): a lamp's blown-out pool stays white under flicker. Elsewhere
+    # both bounds are the fit.
+    low = high = fitted
+    share = _larger(reference.white_share, white_share)
+    if share is not None:
+        unlit = reference.luma + shift if shift is not None else reference.luma
+        unfollowed = fitted + (unlit - fitted) * share
+        low = np.minimum(fitted, unfollowed)
+        high = np.maximum(fitted, unfollowed)
+        difference = frame - np.clip(frame, low, high)
     lut, ratio_now = noise
     factor = correlation if correlation is not None else min(ratio_now, _FIRST_CORRELATION)
     lut = lut * np.float32(min(max(factor, 1.0), 2.0))
@@ -679,8 +741,8 @@ def _compare(
     changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, _SQUARE_3)
     excess: np.ndarray | None = None
     if want_excess or cv2.countNonZero(changed):
-        outside = np.maximum(frame - cv2.dilate(fitted, _SQUARE_3), cv2.erode(fitted, _SQUARE_3) - frame)
-        inside = np.maximum(fitted - cv2.dilate(frame, _SQUARE_3), cv2.erode(frame, _SQUARE_3) - fitted)
+        outside = np.maximum(frame - cv2.dilate(high, _SQUARE_3), cv2.erode(low, _SQUARE_3) - frame)
+        inside = np.maximum(low - cv2.dilate(frame, _SQUARE_3), cv2.erode(frame, _SQUARE_3) - high)
         excess = np.maximum(outside, inside)
         changed = (excess > limit).view(np.uint8)
         if mask is not None:
@@ -775,8 +837,7 @@ class ChangeDetector:
         """
         if isinstance(frame, PreparedFrame):
             return frame
-        luma, chroma, full = _analysis_frame(frame, self.settings.analysis_size)
-        return PreparedFrame(luma, chroma, full)
+        return _analysis_frame(frame, self.settings.analysis_size)
 
     def update(self, frame: Any, *, time: float | None = None, full_size: tuple[int, int] | None = None) -> Decision:
         """Decide about the next frame.
@@ -792,15 +853,17 @@ class ChangeDetector:
             the settings are in full-resolution pixels).
         """
         prepared = self.prepare(frame)
-        return self._update(prepared.luma, prepared.chroma, time=time, full_size=full_size or prepared.full_size)
+        return self._update(prepared, time=time, full_size=full_size or prepared.full_size)
 
-    def _update(self, luma: np.ndarray, chroma: np.ndarray | None, *, time: float | None, full_size: tuple[int, int] | None) -> Decision:
+    def _update(self, prepared: PreparedFrame, *, time: float | None, full_size: tuple[int, int] | None) -> Decision:
         settings = self.settings
         index = self._count
         self._count += 1
-        luma = self._fit_geometry(luma, full_size)
-        if chroma is not None and chroma.shape[1:] != (luma.shape[0] // 2, luma.shape[1] // 2):
-            chroma = None  # a frame of another size, resampled: judge it on luma alone
+        luma = self._fit_geometry(prepared.luma, full_size)
+        chroma, white_share = prepared.chroma, prepared.white_share
+        if luma is not prepared.luma or (chroma is not None and chroma.shape[1:] != (luma.shape[0] // 2, luma.shape[1] // 2)):
+            # a frame of another size, resampled: judged on luma alone
+            chroma, white_share = None, _gray_white_share(luma)
 
         import cv2
 
@@ -813,24 +876,24 @@ class ChangeDetector:
             return Decision(False, "blank", f"blank frame: contrast {spread:.4f} < {settings.skip_blank:g}", spread, settings.skip_blank, base, index)
 
         if self._reference is None:
-            self._accept(luma, chroma, index, time)
+            self._accept(luma, chroma, white_share, index, time)
             threshold = settings.threshold if settings.metric else settings.min_area
             return Decision(True, "first", "first frame", math.nan, threshold if threshold is not None else math.nan, base, index)
 
         if settings.metric is not None:
             decision = self._decide_by_metric(luma, index, base)
         else:
-            decision = self._decide_by_change(luma, chroma, index, base)
+            decision = self._decide_by_change(luma, chroma, white_share, index, base)
         decision = self._apply_gaps(decision, index, time)
         if decision.keep:
-            self._accept(luma, chroma, index, time)
+            self._accept(luma, chroma, white_share, index, time)
         elif settings.reference == "previous":
-            self._set_reference(luma, chroma)
+            self._set_reference(luma, chroma, white_share)
         elif settings.reference == "background":
             rate = np.float32(settings.background_rate)
             old = self._reference
             mixed = old.chroma * (1 - rate) + chroma * rate if chroma is not None and old.chroma is not None else None
-            self._set_reference(old.luma * (1 - rate) + luma * rate, mixed)
+            self._set_reference(old.luma * (1 - rate) + luma * rate, mixed, _larger(old.white_share, white_share))
         return decision
 
     # -- pieces ---------------------------------------------------------------------------
@@ -862,16 +925,18 @@ class ChangeDetector:
             luma = cv2.resize(luma, self._size, interpolation=cv2.INTER_AREA)
         return luma
 
-    def _accept(self, luma: np.ndarray, chroma: np.ndarray | None, index: int, time: float | None) -> None:
-        self._set_reference(luma, chroma)
+    def _accept(self, luma: np.ndarray, chroma: np.ndarray | None, white_share: np.ndarray | None, index: int, time: float | None) -> None:
+        self._set_reference(luma, chroma, white_share)
         self._kept_index = index
         self._kept_time = time
 
-    def _set_reference(self, luma: np.ndarray, chroma: np.ndarray | None) -> None:
+    def _set_reference(self, luma: np.ndarray, chroma: np.ndarray | None, white_share: np.ndarray | None) -> None:
         assert self._sample is not None
-        self._reference = _Reference(luma, self._sample, chroma)
+        self._reference = _Reference(luma, self._sample, chroma, white_share)
 
-    def _decide_by_change(self, luma: np.ndarray, chroma: np.ndarray | None, index: int, base: dict[str, float]) -> Decision:
+    def _decide_by_change(
+        self, luma: np.ndarray, chroma: np.ndarray | None, white_share: np.ndarray | None, index: int, base: dict[str, float]
+    ) -> Decision:
         settings = self.settings
         assert self._reference is not None
         assert self._sample is not None
@@ -884,7 +949,7 @@ class ChangeDetector:
         fresh = self._noise is None or self._noise_age >= _NOISE_REFRESH or index - (self._kept_index or 0) <= 2
         result = _compare(
             self._reference, luma, settings, self._mask, self._sample, self._floor, correlation, chroma,
-            noise=None if fresh else self._noise,
+            noise=None if fresh else self._noise, white_share=white_share,
         )
         if fresh:
             self._noise, self._noise_age = result.lut, 0
@@ -982,6 +1047,8 @@ class ChangeDetector:
             arrays["reference"] = self._reference.luma
             if self._reference.chroma is not None:
                 arrays["chroma"] = self._reference.chroma
+            if self._reference.white_share is not None:
+                arrays["white_share"] = self._reference.white_share
         np.savez(buffer, **arrays)
         return buffer.getvalue()
 
@@ -994,6 +1061,7 @@ class ChangeDetector:
                 meta = json.loads(bytes(data["meta"]).decode())
                 reference = data["reference"].astype(np.float32) if "reference" in data else None
                 chroma = data["chroma"].astype(np.float32) if "chroma" in data else None
+                white_share = data["white_share"].astype(np.float32) if "white_share" in data else None
                 if profile is None and "profile" in meta:
                     saved = meta["profile"]
                     profile = NoiseProfile(
@@ -1007,7 +1075,7 @@ class ChangeDetector:
         detector = cls(DetectorSettings.from_dict(meta["settings"]), profile=profile)
         if reference is not None:
             detector._fit_geometry(reference, tuple(meta["full"]) if meta.get("full") else None)
-            detector._set_reference(reference, chroma)
+            detector._set_reference(reference, chroma, white_share)
         detector._count = int(meta["count"])
         detector._kept_index = meta["kept_index"]
         detector._ratios.extend(meta.get("ratios", []))
@@ -1061,23 +1129,27 @@ def calibrate_detector(
         raise OptionError(f"margin must be at least 1, got {margin!r}")
     lumas: list[np.ndarray] = []
     chromas: list[np.ndarray | None] = []
+    shares: list[np.ndarray | None] = []
     size: tuple[int, int] | None = None
     full: tuple[int, int] | None = None
     for frame in frames:
-        luma, chroma, frame_full = _analysis_frame(frame, settings.analysis_size)
+        prepared = _analysis_frame(frame, settings.analysis_size)
+        luma, chroma, share = prepared.luma, prepared.chroma, prepared.white_share
         if size is None:
-            size, full = (luma.shape[1], luma.shape[0]), frame_full
+            size, full = (luma.shape[1], luma.shape[0]), prepared.full_size
         elif (luma.shape[1], luma.shape[0]) != size:
-            luma, chroma = cv2.resize(luma, size, interpolation=cv2.INTER_AREA), None
+            luma = cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+            chroma, share = None, _gray_white_share(luma)
         lumas.append(luma)
         chromas.append(chroma)
+        shares.append(share)
     if len(lumas) < 3:
         raise OptionError(f"calibration needs at least 3 frames where nothing changed, got {len(lumas)}")
     assert size is not None and full is not None
 
     mask = _region_mask(settings, size, full)
     sample = _sample_index((size[1], size[0]), mask)
-    references = [_Reference(luma, sample, chroma) for luma, chroma in zip(lumas, chromas)]
+    references = [_Reference(luma, sample, chroma, share) for luma, chroma, share in zip(lumas, chromas, shares)]
     pairs = [(references[0], i) for i in range(1, len(lumas))]
     pairs += [(references[i - 1], i) for i in range(2, len(lumas))]
 
@@ -1086,7 +1158,10 @@ def calibrate_detector(
     # just above the largest stray seen in their neighbourhood; everywhere else the live
     # noise estimate keeps ruling, so calibration never makes the detector less sensitive
     # to noise than it is by default
-    first = [_compare(r, lumas[i], settings, mask, sample, None, chroma=chromas[i], want_excess=True) for r, i in pairs]
+    first = [
+        _compare(r, lumas[i], settings, mask, sample, None, chroma=chromas[i], want_excess=True, white_share=shares[i])
+        for r, i in pairs
+    ]
     excess = np.stack([c.excess for c in first if c.excess is not None])
     moving = np.zeros(excess.shape[1:], np.uint8)
     for c in first:
@@ -1098,7 +1173,7 @@ def calibrate_detector(
     spread = np.maximum(excess, 0).mean(axis=0)
 
     # pass 2: the scores the static pairs get with that floor
-    results = [_compare(r, lumas[i], settings, mask, sample, floor, chroma=chromas[i]) for r, i in pairs]
+    results = [_compare(r, lumas[i], settings, mask, sample, floor, chroma=chromas[i], white_share=shares[i]) for r, i in pairs]
     areas = [r.area for r in results]
     lights = [abs(math.log(r.ratio)) for r in results]
     min_area = max(settings.min_area / 2, margin * max(areas))
