@@ -421,3 +421,16 @@ def test_a_prepared_frame_gives_the_same_decision_as_the_frame():
     prepared = [detector.prepare(f) for f in frames]
     assert detector.prepare(prepared[0]) is prepared[0]
     assert [detector.update(p).score for p in prepared][1] == direct[1].score
+
+
+def test_a_frame_of_another_size_is_kept_as_a_size_change():
+    """Compared at the analysis size, a cropped or larger frame would read as some lighting
+    or area change; the reason names what happened instead."""
+    base = photo("coffee")
+    decision = has_changed(base, base[:-40])
+    assert (decision.keep, decision.kind) == (True, "size")
+    assert decision.reason == "frame size changed from 600x400 to 600x360"
+    larger = cv2.resize(base, (1200, 800), interpolation=cv2.INTER_CUBIC)
+    decisions = feed(ChangeDetector(), [base, base, larger, larger, base])
+    assert [(d.keep, d.kind) for d in decisions] == [(True, "first"), (False, "same"), (True, "size"), (False, "same"), (True, "size")]
+    assert decisions[4].reason == "frame size changed from 1200x800 to 600x400"

@@ -222,7 +222,7 @@ class PreparedFrame:
 class Decision:
     """What the detector decided about one frame.
 
-    ``kind`` is one of ``first``, ``change``, ``lighting``, ``max-gap`` (kept) and
+    ``kind`` is one of ``first``, ``change``, ``lighting``, ``size``, ``max-gap`` (kept) and
     ``same``, ``min-gap``, ``dark``, ``blank`` (skipped). ``score`` is the number compared
     with ``threshold``: the changed share of the frame, or the chosen metric's value.
     ``scores`` holds every figure measured (changed area, brightness ratio, noise, shift).
@@ -824,6 +824,7 @@ class ChangeDetector:
         self._noise_age = 0
         self._kept_index: int | None = None
         self._kept_time: float | None = None
+        self._reference_full: tuple[int, int] | None = None
         self.last_change: np.ndarray | None = None
         self.last_difference: np.ndarray | None = None
 
@@ -875,18 +876,24 @@ class ChangeDetector:
         if settings.skip_blank is not None and spread < settings.skip_blank:
             return Decision(False, "blank", f"blank frame: contrast {spread:.4f} < {settings.skip_blank:g}", spread, settings.skip_blank, base, index)
 
+        threshold = settings.threshold if settings.metric else settings.min_area
         if self._reference is None:
-            self._accept(luma, chroma, white_share, index, time)
-            threshold = settings.threshold if settings.metric else settings.min_area
+            self._accept(luma, chroma, white_share, index, time, full_size)
             return Decision(True, "first", "first frame", math.nan, threshold if threshold is not None else math.nan, base, index)
 
-        if settings.metric is not None:
+        before = self._reference_full
+        if full_size is not None and before is not None and tuple(full_size) != before:
+            # another picture altogether (a camera switched resolution, a stray file): what
+            # comparing it at the analysis size would report says nothing
+            reason = f"frame size changed from {before[0]}x{before[1]} to {full_size[0]}x{full_size[1]}"
+            decision = Decision(True, "size", reason, math.nan, threshold if threshold is not None else math.nan, base, index)
+        elif settings.metric is not None:
             decision = self._decide_by_metric(luma, index, base)
         else:
             decision = self._decide_by_change(luma, chroma, white_share, index, base)
         decision = self._apply_gaps(decision, index, time)
         if decision.keep:
-            self._accept(luma, chroma, white_share, index, time)
+            self._accept(luma, chroma, white_share, index, time, full_size)
         elif settings.reference == "previous":
             self._set_reference(luma, chroma, white_share)
         elif settings.reference == "background":
@@ -925,10 +932,14 @@ class ChangeDetector:
             luma = cv2.resize(luma, self._size, interpolation=cv2.INTER_AREA)
         return luma
 
-    def _accept(self, luma: np.ndarray, chroma: np.ndarray | None, white_share: np.ndarray | None, index: int, time: float | None) -> None:
+    def _accept(
+        self, luma: np.ndarray, chroma: np.ndarray | None, white_share: np.ndarray | None, index: int, time: float | None,
+        full_size: tuple[int, int] | None,
+    ) -> None:
         self._set_reference(luma, chroma, white_share)
         self._kept_index = index
         self._kept_time = time
+        self._reference_full = tuple(full_size) if full_size is not None else None
 
     def _set_reference(self, luma: np.ndarray, chroma: np.ndarray | None, white_share: np.ndarray | None) -> None:
         assert self._sample is not None
@@ -1032,6 +1043,7 @@ class ChangeDetector:
             "kept_index": self._kept_index,
             "kept_time": self._kept_time,
             "full": list(self._full) if self._full else None,
+            "reference_full": list(self._reference_full) if self._reference_full else None,
             "ratios": list(self._ratios),
             "noise": [self._noise[0].tolist(), self._noise[1]] if self._noise is not None else None,
             "noise_age": self._noise_age,
@@ -1083,6 +1095,8 @@ class ChangeDetector:
             detector._noise = (np.asarray(meta["noise"][0], np.float32), float(meta["noise"][1]))
             detector._noise_age = int(meta.get("noise_age", 0))
         detector._kept_time = meta["kept_time"]
+        if meta.get("reference_full"):
+            detector._reference_full = tuple(meta["reference_full"])
         return detector
 
 
