@@ -111,13 +111,14 @@ def test_the_diff_command(tmp_path):
     assert done.returncode == 1, done.stderr
     document = json.loads(done.stdout)
     assert len(document["regions"]) == 2 and all(len(box) == 4 for box in document["regions"])
+    assert document["changed"] is True and document["reason"].startswith("2 changed regions, ")
     assert document["changed_fraction"] > 0 and document["diff_image"] == str(tmp_path / "d.png")
     assert {"box", "area", "centroid", "mean_difference", "max_difference"} <= set(document["region_details"][0])
     with Image.open(tmp_path / "d.png") as picture:
         assert picture.size == (300, 300)
 
     quiet = run("diff", str(a), str(same), "-o", str(tmp_path / "none.png"))
-    assert quiet.returncode == 0 and "no changed regions" in quiet.stdout
+    assert quiet.returncode == 0 and quiet.stdout.startswith("no changed region (same:")
     assert not (tmp_path / "none.png").exists()  # nothing changed, nothing drawn
     assert run("diff", str(a), str(same), "-o", str(tmp_path / "forced.png"), "--always").returncode == 0
     assert (tmp_path / "forced.png").exists()
@@ -132,3 +133,17 @@ def test_the_diff_command(tmp_path):
     ):
         bad = run(*args)
         assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and message in bad.stderr, bad.stderr
+
+
+def test_a_region_too_small_for_a_time_lapse_still_makes_the_images_differ():
+    """diff answers where the images differ; what a time-lapse filter would keep is a
+    second answer beside it, and the two never contradict the exit status."""
+    rng = np.random.default_rng(SEED + 5)
+    base = photo("astronaut")[:300, :300]
+    marked = base.copy()
+    marked[140:152, 200:212] = (20, 200, 30)  # 144 pixels: 0.16 % of the image
+    result = diff(noisy(base, rng), noisy(marked, rng))
+    document = result.to_dict()
+    assert len(result.regions) == 1 and document["changed"] is True
+    assert document["reason"].startswith("1 changed region, ")
+    assert document["filter_keep"] is False and document["filter_reason"].startswith("same: ")

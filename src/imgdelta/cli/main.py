@@ -449,10 +449,8 @@ def _run_diff(args: argparse.Namespace) -> int:
         document["diff_image"] = args.output if args.output and (args.always or result.regions) else None
         print(json.dumps(document))
     else:
-        if not result.regions:
-            print("no changed regions" + (" (identical pixels)" if result.identical else f": {result.decision.reason}"))
-        else:
-            print(f"{len(result.regions)} changed region(s), {100 * result.changed_fraction:.2f}% of the image:")
+        print(result.summary + (":" if result.regions else ""))
+        if result.regions:
             for region in result.regions:
                 x0, y0, x1, y1 = region.box
                 print(f"  x {x0}-{x1}, y {y0}-{y1}: {region.area} px, mean difference {region.mean_difference:.3f}")

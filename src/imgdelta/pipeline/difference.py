@@ -24,8 +24,10 @@ class Difference:
     """Where ``a`` and ``b`` differ.
 
     ``changed`` and ``magnitude`` are at the analysis resolution (``changed.shape``);
-    ``regions`` and ``size`` are in full-resolution pixels. ``decision`` is the change
-    detector's judgement of the pair (keep = changed).
+    ``regions`` and ``size`` are in full-resolution pixels. The images differ where there
+    are regions. ``decision`` is what a time-lapse filter would make of the pair: it also
+    weighs the changed area against its threshold, so a small region can come with a
+    "same" decision, and a change of the light alone with a "lighting" one and no region.
     """
 
     a: LoadedImage
@@ -42,14 +44,26 @@ class Difference:
     def size(self) -> tuple[int, int]:
         return self.a.size
 
+    @property
+    def summary(self) -> str:
+        """One line: the regions, or why there are none."""
+        if self.identical:
+            return "identical pixels"
+        if not self.regions:
+            return f"no changed region ({self.decision.reason})"
+        count = len(self.regions)
+        return f"{count} changed region{'s' if count != 1 else ''}, {100 * self.changed_fraction:.2f}% of the image"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "a": self.a.source,
             "b": self.b.source,
             "size": list(self.size),
             "identical": self.identical,
-            "changed": self.decision.keep and not self.identical,
-            "reason": self.decision.reason,
+            "changed": bool(self.regions),
+            "reason": self.summary,
+            "filter_keep": self.decision.keep and not self.identical,
+            "filter_reason": self.decision.reason,
             "changed_fraction": round(self.changed_fraction, 6),
             "regions": [list(r.box) for r in self.regions],
             "region_details": [r.to_dict() for r in self.regions],
