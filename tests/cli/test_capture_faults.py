@@ -11,6 +11,7 @@ manifest whose rows run 0..N-1 without a gap.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import signal
@@ -391,3 +392,25 @@ def test_filter_refuses_to_resume_with_other_settings(tmp_path, timelapse):
         "resume it with the same options, or write to a new folder"
     ]
     assert manifest(reference) == before and len(before) == 150
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_filter_stops_on_a_signal_says_so_and_resumes(tmp_path, timelapse, signum):
+    """A stop signal ends the run between two frames: the summary of what is stored, a line
+    saying why it stopped, exit status 128 + the signal; the next run goes on from there."""
+    frames, reference = timelapse
+    expected = [row.kept_name for row in manifest(reference) if row.decision == "keep"]
+    out = tmp_path / "out"
+    with Run(imgdelta("filter", str(frames), str(out), "--json"), tmp_path, "stopped") as run:
+        wait_for(lambda: _kept_count(out) >= 3 or run.process.poll() is not None, 30, "kept frames", poll=0.002)
+        run.signal(signum)
+        assert run.wait(30) == 128 + signum, run.stderr
+    name = signal.Signals(signum).name
+    assert run.stderr.splitlines()[-1] == f"imgdelta filter: stopped by {name}; run the same command again to go on"
+    document = json.loads(run.stdout)
+    assert document["stopped"] == f"stopped by {name}" and 0 < document["total"] < 150
+    rows, unlisted = check_folder(out, readonly=True)
+    assert len(rows) == document["total"] and unlisted == []
+    with Run(imgdelta("filter", str(frames), str(out)), tmp_path, "resumed") as run:
+        assert run.wait(60) == 0, run.stderr
+    assert [row.kept_name for row in manifest(out) if row.decision == "keep"] == expected

@@ -567,9 +567,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImgDeltaError as exc:
         print(f"imgdelta {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        # a second stop signal (Stopped) or Ctrl-C where no clean stop is arranged
+        code = getattr(exc, "exit_code", 130)
         print(f"imgdelta {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return code
     except BrokenPipeError:
         return 0
     except MemoryError:

@@ -1,4 +1,5 @@
-"""SIGINT and SIGTERM as one clean stop, for commands that work in batches (dedupe, hash).
+"""SIGINT and SIGTERM as one clean stop, for commands that work in batches (dedupe, hash)
+or frame by frame (filter).
 
 While the block of :func:`stop_on_signals` runs, either signal raises :class:`Stopped` in the
 main thread: the code below unwinds as for Ctrl-C (the process pool kills its workers, an
@@ -15,7 +16,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["Stopped", "stop_on_signals"]
+__all__ = ["Stopped", "stop_on_signals", "stop_requests"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -49,3 +50,26 @@ def stop_on_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
+
+
+@contextlib.contextmanager
+def stop_requests() -> Iterator[list[int]]:
+    """The signals received while the block runs, as a list the block polls to stop at its
+    next safe point; a second signal raises :class:`Stopped` at once. Outside the main
+    thread the list stays empty."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def stop(signum: int, _frame: Any) -> None:
+        if received:
+            raise Stopped(signum)
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in _SIGNALS}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)

@@ -180,6 +180,7 @@ def _run_filter(args: argparse.Namespace) -> int:
     from ..pipeline.filter import filter_frames
     from ..store import EXPORT_FORMATS, Manifest
     from .progress import ProgressLine
+    from .stopping import stop_requests
 
     if args.export and args.export not in EXPORT_FORMATS:
         raise OptionError(f"--export {args.export!r}: use {' or '.join(EXPORT_FORMATS)}")
@@ -188,12 +189,15 @@ def _run_filter(args: argparse.Namespace) -> int:
     mode = "move" if args.move else "link" if args.link else "copy"
     progress = ProgressLine("filter", enabled=None if args.progress is None else args.progress)
     try:
-        result = filter_frames(
-            args.source, args.out, settings=settings, profile=profile, mode=mode, kind=args.kind,
-            max_frames=args.max_frames, progress=progress,
-        )
+        with stop_requests() as signals:
+            result = filter_frames(
+                args.source, args.out, settings=settings, profile=profile, mode=mode, kind=args.kind,
+                max_frames=args.max_frames, progress=progress, should_stop=lambda: bool(signals),
+            )
     finally:
         progress.close()
+    if signals:
+        result.stopped = f"stopped by {signal.Signals(signals[0]).name}"
     if args.export:
         with Manifest.open(Path(args.out), create=False) as manifest:
             manifest.export(Path(args.out) / f"manifest.{args.export}", args.export)
@@ -201,6 +205,9 @@ def _run_filter(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict()))
     else:
         _print_summary(result, profile)
+    if signals:
+        print(f"imgdelta filter: {result.stopped}; run the same command again to go on", file=sys.stderr)
+        return 128 + signals[0]
     return 0
 
 
