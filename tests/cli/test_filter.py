@@ -104,6 +104,21 @@ def test_calibrate_prints_saves_and_filter_uses_the_profile(example, tmp_path, c
         assert document["calibrated"] is True and document["kept"] == expected_kept()
 
 
+def test_calibration_names_the_frames_it_could_not_read(example, tmp_path, capsys):
+    _, static = example
+    damaged = tmp_path / "static"
+    damaged.mkdir()
+    for path in sorted(static.iterdir()):
+        (damaged / path.name).write_bytes(path.read_bytes())
+    names = sorted(p.name for p in damaged.iterdir())
+    (damaged / names[3]).write_bytes((damaged / names[3]).read_bytes()[:300])  # truncated
+    assert main(["calibrate", str(damaged), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["report"]["frames"] == 11
+    [line] = captured.err.splitlines()
+    assert line.startswith(f"imgdelta: calibration skips an unreadable frame: {names[3]}: ")
+
+
 def write_video(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> None:
     height, width = frames[0].shape[:2]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))

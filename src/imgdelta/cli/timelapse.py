@@ -158,10 +158,19 @@ def _static_frames(spec: str, analysis_size: int):
 def _calibrate_from(spec: str, settings: Any) -> Any:
     from ..decide.change import calibrate_detector
 
+    frames, unreadable = [], []
     with _static_frames(spec, settings.analysis_size) as source:
-        frames = [frame.pixels for frame in source if frame.pixels is not None]
+        for frame in source:
+            if frame.pixels is None:
+                unreadable.append(f"{frame.name}: {frame.error or 'no pixels'}")
+            else:
+                frames.append(frame.pixels)
     if not frames:
         raise InputError(f"no frame of {spec} could be decoded for calibration")
+    for line in unreadable[:5]:
+        print(f"imgdelta: calibration skips an unreadable frame: {line}", file=sys.stderr)
+    if len(unreadable) > 5:
+        print(f"imgdelta: ... and {len(unreadable) - 5} more unreadable frames", file=sys.stderr)
     return calibrate_detector(frames, settings=settings)
 
 
