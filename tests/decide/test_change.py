@@ -221,6 +221,11 @@ def test_a_change_inside_an_ignored_rectangle_or_outside_the_roi_is_not_kept():
     small = [cv2.resize(f, (128, 128), interpolation=cv2.INTER_AREA) for f in frames]
     ignoring = ChangeDetector(DetectorSettings(ignore=((30, 30, 120, 120),)))
     assert not [ignoring.update(f, full_size=(512, 512)) for f in small][1].keep
+    # inside a region of interest the changed share is of that region, and says so
+    watching = feed(ChangeDetector(DetectorSettings(roi=(0, 0, 256, 256))), frames)[1]
+    whole = feed(ChangeDetector(), frames)[1]
+    assert watching.reason.startswith("changed ") and " of the watched area " in watching.reason
+    assert watching.score == pytest.approx(4 * whole.score, rel=0.2)
 
 
 def test_a_classic_metric_can_decide_and_reports_its_value():

@@ -981,7 +981,9 @@ class ChangeDetector:
             reason = f"lighting changed: brightness x{result.ratio:.2f} (limit x{math.exp(settings.lighting):.2f})"
             return Decision(True, "lighting", reason, result.area, settings.min_area, scores, index)
         if result.area >= settings.min_area and result.area > 0:
-            reason = f"changed {100 * result.area:.2f}% of the frame (threshold {100 * settings.min_area:.2f}%)"
+            # with a region of interest or ignored rectangles, the share is of what is watched
+            where = "the frame" if self._mask is None else "the watched area"
+            reason = f"changed {100 * result.area:.2f}% of {where} (threshold {100 * settings.min_area:.2f}%)"
             return Decision(True, "change", reason, result.area, settings.min_area, scores, index)
         reason = f"same: {100 * result.area:.2f}% changed (threshold {100 * settings.min_area:.2f}%)"
         return Decision(False, "same", reason, result.area, settings.min_area, scores, index)
