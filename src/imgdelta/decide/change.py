@@ -360,6 +360,8 @@ def _white_share(rgb: np.ndarray, luma: np.ndarray) -> np.ndarray | None:
     """
     import cv2
 
+    if float(rgb.max()) < _NEAR_WHITE:
+        return None
     _, near = cv2.threshold(rgb, _NEAR_WHITE, 0, cv2.THRESH_TOZERO)
     carried = cv2.transform(near, _LUMA_ROW)
     if not cv2.countNonZero(carried):
@@ -697,7 +699,6 @@ def _compare(
     gain, offset, sx, sy = (float(v) for v in _fit_light_and_shift(reference, frame, sample))
     fitted = reference.luma * np.float32(gain)
     fitted += np.float32(offset)
-    shift: np.ndarray | None = None
     if sx or sy:
         shift = reference.gx * np.float32(sx)
         shift += reference.gy * np.float32(sy)
@@ -711,14 +712,16 @@ def _compare(
     # follow a change of the light anywhere from fully (the fit) to not at all (the
     # reference as it was): a lamp's blown-out pool stays white under flicker. Elsewhere
     # both bounds are the fit.
-    low = high = fitted
+    lag: tuple[np.ndarray, np.ndarray] | None = None
     share = _larger(reference.white_share, white_share)
     if share is not None:
-        unlit = reference.luma + shift if shift is not None else reference.luma
-        unfollowed = fitted + (unlit - fitted) * share
-        low = np.minimum(fitted, unfollowed)
-        high = np.maximum(fitted, unfollowed)
-        difference = frame - np.clip(frame, low, high)
+        # not following the light at all is the reference as it was: the fit less its gain
+        # and offset (the shift stays), so the lag is ((1 - gain) ref - offset) x share
+        slack = reference.luma * np.float32(1 - gain)
+        slack -= np.float32(offset)
+        slack *= share
+        lag = (np.minimum(slack, 0), np.maximum(slack, 0))
+        difference = difference - np.minimum(np.maximum(difference, lag[0]), lag[1])
     lut, ratio_now = noise
     factor = correlation if correlation is not None else min(ratio_now, _FIRST_CORRELATION)
     lut = lut * np.float32(min(max(factor, 1.0), 2.0))
@@ -741,6 +744,7 @@ def _compare(
     changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, _SQUARE_3)
     excess: np.ndarray | None = None
     if want_excess or cv2.countNonZero(changed):
+        low, high = (fitted + lag[0], fitted + lag[1]) if lag is not None else (fitted, fitted)
         outside = np.maximum(frame - cv2.dilate(high, _SQUARE_3), cv2.erode(low, _SQUARE_3) - frame)
         inside = np.maximum(low - cv2.dilate(frame, _SQUARE_3), cv2.erode(frame, _SQUARE_3) - high)
         excess = np.maximum(outside, inside)
