@@ -12,6 +12,7 @@ from PIL import Image
 from testdata import SEED, jpeg_roundtrip, photo
 
 from imgdelta.metrics._pixelmatch import DIFFERENT, classify
+from imgdelta import has_changed
 from imgdelta.pipeline import diff
 from imgdelta.render import DIFF_STYLES, render_diff
 
@@ -142,8 +143,11 @@ def test_a_region_too_small_for_a_time_lapse_still_makes_the_images_differ():
     base = photo("astronaut")[:300, :300]
     marked = base.copy()
     marked[140:152, 200:212] = (20, 200, 30)  # 144 pixels: 0.16 % of the image
-    result = diff(noisy(base, rng), noisy(marked, rng))
+    before, after = noisy(base, rng), noisy(marked, rng)
+    result = diff(before, after)
     document = result.to_dict()
     assert len(result.regions) == 1 and document["changed"] is True
     assert document["reason"].startswith("1 changed region, ")
     assert document["filter_keep"] is False and document["filter_reason"].startswith("same: ")
+    # the filter's judgement is the filter's own, at its analysis size, not the regions' one
+    assert document["filter_reason"] == has_changed(before, after).reason

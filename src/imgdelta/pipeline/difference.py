@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..decide.change import ChangeDetector, Decision, DetectorSettings
+from ..decide.change import ChangeDetector, Decision, DetectorSettings, has_changed
 from ..decide.regions import Region, find_regions
 from ..errors import SizeMismatchError
 from ..io.images import DEFAULT_MAX_PIXELS, ImageInput, LoadedImage, load_image
@@ -25,7 +25,8 @@ class Difference:
 
     ``changed`` and ``magnitude`` are at the analysis resolution (``changed.shape``);
     ``regions`` and ``size`` are in full-resolution pixels. The images differ where there
-    are regions. ``decision`` is what a time-lapse filter would make of the pair: it also
+    are regions. ``decision`` is what a time-lapse filter with the same settings makes of
+    the pair (:func:`~imgdelta.has_changed`): it works at its own, coarser analysis size and
     weighs the changed area against its threshold, so a small region can come with a
     "same" decision, and a change of the light alone with a "lighting" one and no region.
     """
@@ -100,10 +101,11 @@ def diff(
             f"{first.source} is {first.width}x{first.height} but {second.source} is {second.width}x{second.height}"
         )
     base = settings or DetectorSettings()
-    settings = replace(base, analysis_size=max(16, min(analysis_size, max(first.size))))
-    detector = ChangeDetector(settings)
+    detector = ChangeDetector(replace(base, analysis_size=max(16, min(analysis_size, max(first.size)))))
     detector.update(first.pixels, full_size=first.size)
-    decision = detector.update(second.pixels, full_size=second.size)
+    detector.update(second.pixels, full_size=second.size)
+    # the filter's own judgement, at its own analysis size (the regions need a finer one)
+    decision = has_changed(first, second, settings=base)
     identical = bool(np.array_equal(first.pixels, second.pixels))
     if detector.last_change is None or detector.last_difference is None:  # skipped as dark or blank
         shape = (1, 1)
