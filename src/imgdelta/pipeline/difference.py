@@ -104,8 +104,9 @@ def diff(
     detector = ChangeDetector(replace(base, analysis_size=max(16, min(analysis_size, max(first.size)))))
     detector.update(first.pixels, full_size=first.size)
     detector.update(second.pixels, full_size=second.size)
-    # the filter's own judgement, at its own analysis size (the regions need a finer one)
-    decision = has_changed(first, second, settings=base)
+    # the filter's own judgement, from the inputs as the filter reads them (JPEG files at a
+    # reduced scale) and at its own analysis size; the regions need a finer one
+    decision = has_changed(a, b, settings=base)
     identical = bool(np.array_equal(first.pixels, second.pixels))
     if detector.last_change is None or detector.last_difference is None:  # skipped as dark or blank
         shape = (1, 1)
