@@ -369,6 +369,29 @@ def test_calibration_silences_a_place_that_always_moves_and_keeps_real_change(tm
     assert [(d.keep, d.score) for d in part] == [(d.keep, d.score) for d in decisions]
 
 
+def test_calibration_on_rain_does_not_lower_the_area_threshold():
+    """Rain falls in a few comparisons at any one place, so it will fall where the static
+    frames never showed it: the area threshold stays at the default instead of halving, as
+    it does for leaves that move in place."""
+    rng = np.random.default_rng(SEED + 13)
+    camera = Camera(rng)
+    base = scene("coffee")
+    height, width = base.shape[:2]
+
+    def raining() -> np.ndarray:
+        out = base.copy()
+        for _ in range(60):
+            x, y = int(rng.integers(0, width - 3)), int(rng.integers(0, height - 12))
+            out[y : y + 12, x : x + 2] = 0.95
+        return out
+
+    profile = calibrate_detector([camera(raining()) for _ in range(15)])
+    assert profile.report["scattered"] is True and profile.report["moving_share"] > 0.05
+    assert profile.settings.min_area == DetectorSettings().min_area
+    quiet = calibrate_detector([camera(base) for _ in range(15)])
+    assert quiet.report["scattered"] is False and quiet.settings.min_area == DetectorSettings().min_area / 2
+
+
 def test_calibration_errors_are_clear(tmp_path):
     with pytest.raises(OptionError, match="at least 3 frames"):
         calibrate_detector([photo("coffee")] * 2)

@@ -75,6 +75,11 @@ _DIAGONAL = np.diag_indices(4)
 _NOISE_REFRESH = 4
 #: Largest noise-correlation factor believed from a single comparison (see _noise_lut).
 _FIRST_CORRELATION = 1.3
+#: Calibration takes what moved in its static frames for scattered (rain, snow) when it
+#: covers more than this share of the picture and moved at a typical place in fewer than
+#: this share of the comparisons.
+_SCATTERED_SHARE = 0.01
+_SCATTERED_RATE = 0.25
 #: A changed share of the frame that calibration takes for an event, not for noise.
 _LARGE_AREA = 0.05
 #: Shifts at or beyond this many analysis pixels are camera movement, not jitter.
@@ -1183,11 +1188,15 @@ def calibrate_detector(
         for r, i in pairs
     ]
     excess = np.stack([c.excess for c in first if c.excess is not None])
-    moving = np.zeros(excess.shape[1:], np.uint8)
+    counts = np.zeros(excess.shape[1:], np.uint16)
     for c in first:
-        moving |= c.changed.view(np.uint8)
+        counts += c.changed
+    moved = counts > 0
+    # rain or snow moves in few of the comparisons at any one place, and so may move where
+    # the static frames never showed it; leaves, water and screens move in most of them
+    scattered = float(moved.mean()) > _SCATTERED_SHARE and float(np.median(counts[moved])) < _SCATTERED_RATE * len(first)
     wide = np.ones((7, 7), np.uint8)
-    moving = cv2.dilate(moving, wide)
+    moving = cv2.dilate(moved.view(np.uint8), wide)
     stray = np.where(moving > 0, excess.max(axis=0) * np.float32(2.0), np.float32(0)).astype(np.float32)
     floor = cv2.GaussianBlur(cv2.dilate(stray, wide), (0, 0), 1.5)
     spread = np.maximum(excess, 0).mean(axis=0)
@@ -1196,7 +1205,9 @@ def calibrate_detector(
     results = [_compare(r, lumas[i], settings, mask, sample, floor, chroma=chromas[i], white_share=shares[i]) for r, i in pairs]
     areas = [r.area for r in results]
     lights = [abs(math.log(r.ratio)) for r in results]
-    min_area = max(settings.min_area / 2, margin * max(areas))
+    # with nothing seen moving outside the learnt places, the area threshold may halve;
+    # not when what moved was scattered, since it will fall outside them too
+    min_area = max(settings.min_area if scattered else settings.min_area / 2, margin * max(areas))
     lighting = max(settings.lighting, margin * max(lights))
     calibrated = replace(settings, min_area=float(min_area), lighting=float(lighting))
     # frames that cannot both be "nothing happening": the light changed beyond what flicker
@@ -1212,6 +1223,7 @@ def calibrate_detector(
         "correlation": float(np.median([r.correlation for r in results])),
         "stray_median": float(np.median(spread)),
         "moving_share": float((moving > 0).mean()),
+        "scattered": scattered,
         "static_area_max": float(max(areas)),
         "static_light_max": float(math.exp(max(lights))),
         "min_area": float(min_area),
