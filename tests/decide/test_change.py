@@ -7,6 +7,7 @@ flicker, sub-pixel jitter, JPEG), so "nothing changed" is never "identical pixel
 from __future__ import annotations
 
 import io
+import json
 import math
 
 import cv2
@@ -367,6 +368,44 @@ def test_calibration_silences_a_place_that_always_moves_and_keeps_real_change(tm
     assert resumed.profile is not None and np.array_equal(resumed.profile.stray_map, loaded.stray_map)
     part += feed(resumed, frames[4:])
     assert [(d.keep, d.score) for d in part] == [(d.keep, d.score) for d in decisions]
+
+
+def test_after_calibration_a_red_coat_in_front_of_a_swaying_green_tree_is_kept(tmp_path):
+    """Where the static frames moved, colour counts above twice what it did there: a green
+    tree that sways barely changes colour, a red coat of the tree's brightness does. A
+    profile saved before colour had a floor still loads, and then ignores colour there."""
+    rng = np.random.default_rng(SEED + 14)
+    camera = Camera(rng)
+    base = scene("chelsea")
+    height, width = base.shape[:2]
+    leaves = np.float32([0.25, 0.55, 0.2]) * rng.uniform(0.6, 1.2, (height // 8, width // 8, 1)).astype(np.float32)
+    top, left, side = height // 8, width // 8, height // 2
+
+    def with_tree(state: np.ndarray) -> np.ndarray:
+        out = state.copy()
+        dx, dy = rng.integers(-6, 7, 2)
+        swaying = np.roll(cv2.resize(leaves, (width, height), interpolation=cv2.INTER_NEAREST), (dy, dx), axis=(0, 1))
+        out[top : top + side, left : left + side] = swaying[top : top + side, left : left + side]
+        return out
+
+    profile = calibrate_detector([camera(with_tree(base)) for _ in range(15)])
+    assert profile.chroma_map is not None and profile.chroma_map.shape == (profile.size[1] // 2, profile.size[0] // 2)
+    coat_side = int(math.sqrt(0.02 * height * width))
+    y, x = top + side // 2 - coat_side // 2, left + side // 2 - coat_side // 2
+    with_coat = with_tree(base)
+    with_coat[y : y + coat_side, x : x + coat_side] = np.float32([0.62, 0.12, 0.1])  # about the leaves' luma
+    frames = [camera(with_tree(base)) for _ in range(6)] + [camera(with_coat)] + [camera(with_tree(base)) for _ in range(2)]
+    kept = [i for i, d in enumerate(feed(ChangeDetector(profile=profile), frames)) if d.keep]
+    assert kept[:2] == [0, 6], kept
+
+    path = tmp_path / "profile.json"
+    profile.save(path)
+    loaded = NoiseProfile.load(path)
+    assert loaded.chroma_map is not None and loaded.chroma_map.shape == profile.chroma_map.shape
+    document = json.loads(path.read_text())
+    del document["chroma_grid"]
+    path.write_text(json.dumps(document))
+    assert NoiseProfile.load(path).chroma_map is None
 
 
 def test_calibration_on_rain_does_not_lower_the_area_threshold():

@@ -265,13 +265,16 @@ class NoiseProfile:
     scale) that counts at each pixel: zero where the static frames showed only noise (the
     live noise estimate rules there), and just above what they showed where something
     always moves (leaves, water, a screen). ``settings`` are the thresholds chosen from the
-    static frames; ``report`` describes what was measured (for people).
+    static frames; ``report`` describes what was measured (for people). ``chroma_map`` is
+    the same floor for colour, at the half size colour is compared at (None in a profile
+    saved without one: colour then does not count where things moved).
     """
 
     size: tuple[int, int]
     stray_map: np.ndarray
     settings: DetectorSettings
     report: Mapping[str, Any] = field(default_factory=dict)
+    chroma_map: np.ndarray | None = None
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the profile as JSON (the stray map on a coarse grid, as nested lists)."""
@@ -281,6 +284,7 @@ class NoiseProfile:
             "version": 1,
             "size": list(self.size),
             "stray_grid": np.round(grid, 6).tolist(),
+            **({"chroma_grid": np.round(_coarse(self.chroma_map), 6).tolist()} if self.chroma_map is not None else {}),
             "settings": self.settings.to_dict(),
             "report": dict(self.report),
         }
@@ -304,11 +308,16 @@ class NoiseProfile:
             width, height = (int(v) for v in document["size"])
             grid = np.asarray(document["stray_grid"], dtype=np.float32)
             settings = DetectorSettings.from_dict(document["settings"])
+            colour = np.asarray(document["chroma_grid"], dtype=np.float32) if "chroma_grid" in document else None
         except (KeyError, TypeError, ValueError) as exc:
             raise OptionError(f"profile {os.fspath(path)} is damaged: {exc}") from None
-        if grid.ndim != 2 or grid.size == 0 or not np.isfinite(grid).all():
-            raise OptionError(f"profile {os.fspath(path)} is damaged: bad stray grid")
-        return cls(size=(width, height), stray_map=_expand(grid, (width, height)), settings=settings, report=document.get("report", {}))
+        for name, values in (("stray", grid), ("chroma", colour)):
+            if values is not None and (values.ndim != 2 or values.size == 0 or not np.isfinite(values).all()):
+                raise OptionError(f"profile {os.fspath(path)} is damaged: bad {name} grid")
+        return cls(
+            size=(width, height), stray_map=_expand(grid, (width, height)), settings=settings, report=document.get("report", {}),
+            chroma_map=_expand(colour, _chroma_size(width, height)) if colour is not None else None,
+        )
 
 
 def _coarse(stray_map: np.ndarray) -> np.ndarray:
@@ -474,6 +483,7 @@ class _Comparison:
     difference: np.ndarray  # frame minus the light- and shift-compensated reference
     correlation: float  # this pair's direct / neighbour noise ratio
     lut: tuple[np.ndarray, float]  # the noise table used, for reuse
+    chroma_excess: np.ndarray | None = None  # the colour's excess at half size (when asked)
 
 
 def _sample_index(shape: tuple[int, int], mask: np.ndarray | None) -> np.ndarray:
@@ -625,18 +635,22 @@ def _chroma_change(
     stray: np.ndarray | None,
     mask: np.ndarray | None,
     settings: DetectorSettings,
-) -> tuple[float, np.ndarray]:
-    """Changed share of the colour (Cr, Cb) at half scale.
+    chroma_stray: np.ndarray | None = None,
+    want_excess: bool = False,
+) -> tuple[float, np.ndarray, np.ndarray | None]:
+    """Changed share of the colour (Cr, Cb) at half scale, the changed map, and (when
+    asked) how far each pixel's colour leaves its neighbourhood's range.
 
     Chroma scales with brightness, so the reference's is scaled by the light fit's gain; a
     white-balance shift is the median difference per channel and is removed. Where
-    calibration saw something move, colour does not count either.
+    calibration saw something move, colour counts only above ``chroma_stray`` (what it did
+    there); with a calibration that has no colour floor, it does not count there at all.
     """
     import cv2
 
     height, width = frame.shape[1:]
     if min(height, width) < 4:
-        return 0.0, np.zeros((height, width), np.uint8)
+        return 0.0, np.zeros((height, width), np.uint8), None
     planes = []
     raw = np.zeros((height, width), np.uint8)
     for now, then in zip(frame, reference):  # Cr, then Cb: contiguous planes
@@ -650,12 +664,15 @@ def _chroma_change(
         # a colour change must be twice the smallest brightness change to count: the eye
         # resolves colour more coarsely
         threshold = np.float32(max(settings.sensitivity * sigma, 2 * settings.min_contrast))
+        if chroma_stray is not None:
+            threshold = np.maximum(threshold, chroma_stray)
         raw |= (np.abs(difference) > threshold).view(np.uint8)
         planes.append((now, before, threshold))
-    if not cv2.countNonZero(cv2.morphologyEx(raw, cv2.MORPH_OPEN, _SQUARE_2)):
+    if not want_excess and not cv2.countNonZero(cv2.morphologyEx(raw, cv2.MORPH_OPEN, _SQUARE_2)):
         # the neighbourhood test below only removes pixels, so nothing can survive it
-        return 0.0, raw
+        return 0.0, raw, None
     changed = np.zeros((height, width), np.uint8)
+    largest: np.ndarray | None = None
     for now, before, threshold in planes:
         # colour edges are soft after chroma subsampling: the same neighbourhood-range test
         # as for luma keeps jitter there from counting
@@ -664,7 +681,8 @@ def _chroma_change(
             np.maximum(before - cv2.dilate(now, _SQUARE_3), cv2.erode(now, _SQUARE_3) - before),
         )
         changed |= (excess > threshold).view(np.uint8)
-    if stray is not None:
+        largest = excess if largest is None else np.maximum(largest, excess)
+    if stray is not None and chroma_stray is None:
         moving = cv2.dilate(stray, _SQUARE_2, anchor=(0, 0))[: height * 2 : 2, : width * 2 : 2] > 0
         changed[moving] = 0
     total = changed.size
@@ -673,7 +691,7 @@ def _chroma_change(
         changed &= small_mask.view(np.uint8)
         total = max(int(small_mask.sum()), 1)
     changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, _SQUARE_2)
-    return cv2.countNonZero(changed) / total, changed
+    return cv2.countNonZero(changed) / total, changed, largest if want_excess else None
 
 
 def _larger(first: np.ndarray | None, second: np.ndarray | None) -> np.ndarray | None:
@@ -694,11 +712,13 @@ def _compare(
     want_excess: bool = False,
     noise: tuple[np.ndarray, float] | None = None,
     white_share: np.ndarray | None = None,
+    chroma_stray: np.ndarray | None = None,
 ) -> _Comparison:
     """Compare ``frame`` (and its ``chroma``) with ``reference``; ``correlation`` is the
     smoothed factor of :func:`_noise_lut` (None: use this pair's own); ``noise`` is a
     noise table measured on a recent pair, None to measure it on this one;
-    ``white_share`` is the frame's :func:`_white_share`."""
+    ``white_share`` is the frame's :func:`_white_share`; ``chroma_stray`` the colour's
+    floor where calibration saw things move."""
     import cv2
 
     gain, offset, sx, sy = (float(v) for v in _fit_light_and_shift(reference, frame, sample))
@@ -762,9 +782,12 @@ def _compare(
     # a smooth change over a large area (a pool of light, a shadow) can stay under the
     # per-pixel noise everywhere; averaged over 4x4 pixels the noise shrinks and it does not
     coarse_area, coarse = _coarse_change(difference, stray, mask, settings)
+    chroma_excess: np.ndarray | None = None
     if chroma is not None and reference.chroma is not None:
         # a change of colour at the same brightness (a brown bag on a red car)
-        colour_area, colour = _chroma_change(reference.chroma, chroma, gain, stray, mask, settings)
+        colour_area, colour, chroma_excess = _chroma_change(
+            reference.chroma, chroma, gain, stray, mask, settings, chroma_stray, want_excess
+        )
         if colour_area > coarse_area:
             coarse_area, coarse = colour_area, colour
     if coarse_area > area:
@@ -780,6 +803,7 @@ def _compare(
         shift=(sx / gain if gain else 0.0, sy / gain if gain else 0.0),
         excess=excess,
         difference=difference,
+        chroma_excess=chroma_excess,
     )
 
 
@@ -827,6 +851,7 @@ class ChangeDetector:
         self._mask: np.ndarray | None = None
         self._sample: np.ndarray | None = None
         self._floor: np.ndarray | None = None
+        self._chroma_floor: np.ndarray | None = None
         self._count = 0
         self._ratios: deque[float] = deque(maxlen=15)
         self._noise: tuple[np.ndarray, float] | None = None
@@ -935,6 +960,10 @@ class ChangeDetector:
                 if seed > 0:
                     self._ratios.extend([seed] * 3)
                 self._floor = _expand(self.profile.stray_map, self._size) if self.profile.size != self._size else self.profile.stray_map
+                colour = self.profile.chroma_map
+                if colour is not None:
+                    half = _chroma_size(*self._size)
+                    self._chroma_floor = _expand(colour, half) if (colour.shape[1], colour.shape[0]) != half else colour
             return luma
         if (luma.shape[1], luma.shape[0]) != self._size:
             # a camera that changed resolution: compare at the first frame's geometry
@@ -969,7 +998,7 @@ class ChangeDetector:
         fresh = self._noise is None or self._noise_age >= _NOISE_REFRESH or index - (self._kept_index or 0) <= 2
         result = _compare(
             self._reference, luma, settings, self._mask, self._sample, self._floor, correlation, chroma,
-            noise=None if fresh else self._noise, white_share=white_share,
+            noise=None if fresh else self._noise, white_share=white_share, chroma_stray=self._chroma_floor,
         )
         if fresh:
             self._noise, self._noise_age = result.lut, 0
@@ -1064,6 +1093,8 @@ class ChangeDetector:
             profile = self.profile
             meta["profile"] = {"size": list(profile.size), "settings": profile.settings.to_dict(), "report": dict(profile.report)}
             arrays["stray_map"] = profile.stray_map
+            if profile.chroma_map is not None:
+                arrays["chroma_map"] = profile.chroma_map
         buffer = io.BytesIO()
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
         if self._reference is not None:
@@ -1092,6 +1123,7 @@ class ChangeDetector:
                         stray_map=data["stray_map"].astype(np.float32),
                         settings=DetectorSettings.from_dict(saved["settings"]),
                         report=saved.get("report", {}),
+                        chroma_map=data["chroma_map"].astype(np.float32) if "chroma_map" in data else None,
                     )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise OptionError(f"saved detector state is damaged: {exc}") from None
@@ -1200,9 +1232,22 @@ def calibrate_detector(
     stray = np.where(moving > 0, excess.max(axis=0) * np.float32(2.0), np.float32(0)).astype(np.float32)
     floor = cv2.GaussianBlur(cv2.dilate(stray, wide), (0, 0), 1.5)
     spread = np.maximum(excess, 0).mean(axis=0)
+    # the same for colour, at its half size: where things moved, a colour change counts
+    # above twice what they did (a red coat in front of a green tree still does)
+    chroma_floor: np.ndarray | None = None
+    colours = [c.chroma_excess for c in first if c.chroma_excess is not None]
+    if colours and len(colours) == len(first):
+        largest = np.max(np.stack(colours), axis=0)
+        height, width = largest.shape
+        moving_half = cv2.dilate(moving, _SQUARE_2, anchor=(0, 0))[: height * 2 : 2, : width * 2 : 2] > 0
+        colour_stray = np.where(moving_half, largest * np.float32(2.0), np.float32(0)).astype(np.float32)
+        chroma_floor = cv2.GaussianBlur(cv2.dilate(colour_stray, _SQUARE_3), (0, 0), 0.75)
 
     # pass 2: the scores the static pairs get with that floor
-    results = [_compare(r, lumas[i], settings, mask, sample, floor, chroma=chromas[i], white_share=shares[i]) for r, i in pairs]
+    results = [
+        _compare(r, lumas[i], settings, mask, sample, floor, chroma=chromas[i], white_share=shares[i], chroma_stray=chroma_floor)
+        for r, i in pairs
+    ]
     areas = [r.area for r in results]
     lights = [abs(math.log(r.ratio)) for r in results]
     # with nothing seen moving outside the learnt places, the area threshold may halve;
@@ -1229,4 +1274,4 @@ def calibrate_detector(
         "min_area": float(min_area),
         "lighting": float(lighting),
     }
-    return NoiseProfile(size=size, stray_map=floor, settings=calibrated, report=report)
+    return NoiseProfile(size=size, stray_map=floor, settings=calibrated, report=report, chroma_map=chroma_floor)
