@@ -119,6 +119,34 @@ def test_calibration_names_the_frames_it_could_not_read(example, tmp_path, capsy
     assert line.startswith(f"imgdelta: calibration skips an unreadable frame: {names[3]}: ")
 
 
+def test_a_clock_that_keeps_every_frame_gets_a_hint_with_its_rectangle(tmp_path, capsys):
+    """A burnt-in clock changes in every frame, so nearly every frame is kept; the summary points
+    at the clock's place and the option that silences it, and that option works."""
+    from testdata import photo
+
+    scene = cv2.resize(photo("chelsea"), (320, 240))
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(12):
+        frame = scene.copy()
+        cv2.rectangle(frame, (200, 200), (315, 235), (0, 0, 0), -1)
+        cv2.putText(frame, f"12:{i * 7 % 60:02d}:{i * 13 % 60:02d}", (204, 226), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
+        Image.fromarray(frame).save(frames / f"f{i:02d}.jpg", quality=90)
+    assert main(["filter", str(frames), str(tmp_path / "out"), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["kept_count"] >= 10
+    x, y, w, h = document["busy_place"]["box"]
+    # inside the clock's panel (x 200-315, y 200-235), give or take a block of the analysis
+    # image (8 of its pixels, 13 of these)
+    assert 187 <= x and x + w <= 328 and 187 <= y and y + h <= 248 and w > 30
+    assert main(["filter", str(frames), str(tmp_path / "text")]) == 0
+    [hint] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("hint: ")]
+    assert f"--ignore {x},{y},{w},{h}" in hint
+    assert main(["filter", str(frames), str(tmp_path / "ignored"), "--json", "--ignore", f"{x},{y},{w},{h}"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["kept_count"] == 1 and document["busy_place"] is None
+
+
 def write_video(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> None:
     height, width = frames[0].shape[:2]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))

@@ -238,6 +238,14 @@ def _print_summary(result: Any, profile: Any) -> None:
         lines.append(f"  unreadable: {error['name']}: {error['error']}")
     if len(result.errors) > 5:
         lines.append(f"  ... and {len(result.errors) - 5} more unreadable frames")
+    busy = result.busy_place
+    if busy is not None:
+        x, y, w, h = busy.box
+        lines.append(
+            f"hint: {busy.frames} of the {busy.kept} frames kept for a change changed at x {x}-{x + w}, y {y}-{y + h}: "
+            f"if that is a clock, a screen or a tree, --ignore {x},{y},{w},{h} or --calibrate STATIC_DIR "
+            "makes it count only above what it does"
+        )
     print("\n".join(lines))
 
 

@@ -23,7 +23,7 @@ from ..errors import InputError, OptionError, StorageError
 from ..io.sources import Frame, FrameSource, open_source
 from ..store import MANIFEST_NAME, FrameRecord, Manifest, encode_image, link_or_copy, remove_stale_temps, write_atomic
 
-__all__ = ["FilterResult", "KeptFrame", "filter_frames", "open_run"]
+__all__ = ["BusyPlace", "FilterResult", "KeptFrame", "filter_frames", "open_run"]
 
 Mode = Literal["copy", "link", "move"]
 #: Commit skipped frames at least this often (seconds), so a kill loses little work.
@@ -60,6 +60,7 @@ class FilterResult:
     settings: DetectorSettings = field(default_factory=DetectorSettings)
     calibrated: bool = False
     stopped: str | None = None
+    busy_place: BusyPlace | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,8 +77,77 @@ class FilterResult:
             "seconds": round(self.seconds, 3),
             "calibrated": self.calibrated,
             "stopped": self.stopped,
+            "busy_place": self.busy_place.to_dict() if self.busy_place is not None else None,
             "settings": self.settings.to_dict(),
         }
+
+
+@dataclass(frozen=True)
+class BusyPlace:
+    """A place that changed in most of the frames this call kept for a change: a clock, a
+    screen or a tree, more likely than news. ``box`` is (x, y, width, height) in the
+    frames' full-resolution pixels; ``frames`` of the ``kept`` frames changed there."""
+
+    box: tuple[int, int, int, int]
+    frames: int
+    kept: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"box": list(self.box), "frames": self.frames, "kept": self.kept}
+
+
+#: A busy place needs this many frames kept for a change, a block that changed in this
+#: share of them, and covers at most this share of the frame.
+_BUSY_KEPT = 8
+_BUSY_SHARE = 0.6
+_BUSY_AREA = 0.3
+#: The box around a busy place takes in the blocks that changed in this share of them.
+_BUSY_REACH = 0.3
+#: Side of the blocks a busy place is counted in, in analysis pixels.
+_BLOCK = 8
+
+
+class _ChangeTally:
+    """How often each block of 8 x 8 analysis pixels changed in the frames kept for a
+    change (a clock's digits or a screen's text change somewhere in their block, rarely at
+    the same pixel)."""
+
+    def __init__(self) -> None:
+        self.counts: Any = None
+        self.kept = 0
+        self.full_size: tuple[int, int] | None = None
+        self.shape: tuple[int, int] | None = None
+
+    def add(self, changed: Any, full_size: tuple[int, int] | None) -> None:
+        import cv2
+        import numpy as np
+
+        blocks = cv2.dilate(changed.view(np.uint8), np.ones((_BLOCK, _BLOCK), np.uint8), anchor=(0, 0))[::_BLOCK, ::_BLOCK]
+        if self.counts is None or self.shape != changed.shape:
+            self.counts, self.kept, self.shape = np.zeros(blocks.shape, np.uint32), 0, changed.shape
+        self.counts += blocks > 0
+        self.kept += 1
+        self.full_size = full_size
+
+    def busy_place(self) -> BusyPlace | None:
+        import numpy as np
+
+        if self.kept < _BUSY_KEPT or self.full_size is None:
+            return None
+        if not (self.counts >= _BUSY_SHARE * self.kept).any():
+            return None
+        # the place reaches as far as blocks that changed in a good part of those frames
+        frequent = self.counts >= _BUSY_REACH * self.kept
+        if frequent.mean() > _BUSY_AREA:
+            return None
+        rows, cols = np.nonzero(frequent)
+        assert self.shape is not None
+        height, width = self.shape[0] / _BLOCK, self.shape[1] / _BLOCK
+        sx, sy = self.full_size[0] / width, self.full_size[1] / height
+        x0, y0 = int(cols.min() * sx), int(rows.min() * sy)
+        x1, y1 = min(self.full_size[0], int(np.ceil((cols.max() + 1) * sx))), min(self.full_size[1], int(np.ceil((rows.max() + 1) * sy)))
+        frames = int(self.counts[frequent].max())
+        return BusyPlace((x0, y0, x1 - x0, y1 - y0), frames, self.kept)
 
 
 # --------------------------------------------------------------------------------------
@@ -278,6 +348,7 @@ def filter_frames(
         else:
             total = None
         decoded = 0
+        tally = _ChangeTally()
         last_commit = _time.monotonic()
         for frame in frames:
             if should_stop is not None and should_stop():
@@ -296,6 +367,8 @@ def filter_frames(
                     frame.prepared if frame.prepared is not None else frame.pixels, time=frame.time, full_size=frame.full_size
                 )
                 kept_name = None
+                if decision.keep and decision.kind == "change" and detector.last_change is not None:
+                    tally.add(detector.last_change, frame.full_size)
                 if decision.keep:
                     kept_name = _store(frame, out_dir, mode)
                     result.kept.append(kept_name)
@@ -337,6 +410,7 @@ def filter_frames(
         if manifest.pending:
             manifest.commit(_state_blob(detector, position), row - 1)
         _whole_run(result, manifest)
+        result.busy_place = tally.busy_place()
     except BaseException:
         failed = True
         raise
