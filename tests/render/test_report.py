@@ -110,3 +110,20 @@ def test_the_report_command(run, tmp_path):
     ):
         bad = cli(*args)
         assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and message in bad.stderr, bad.stderr
+
+
+def test_a_keep_just_over_the_threshold_stands_out_beside_a_light_switched_on():
+    """The score axis is logarithmic: on a linear one a keep at 0.3 % beside a spike at 85 %
+    would sit a third of a percent of the plot above the floor."""
+    from imgdelta.render.report import _plot
+
+    idx = np.arange(10, dtype=np.float64)
+    score = np.array([0.0, 0.0005, 0.0004, 0.003, 0.0005, 0.85, 0.0006, 0.0003, 0.0005, 0.0004])
+    kept = np.array([3.0, 5.0])
+    (polyline,) = [a for t, a in parse(_plot(idx, score, 0.002, kept, 100)) if t == "polyline"]
+    heights = {int(round(float(x))): float(y) for x, y in (point.split(",") for point in polyline["points"].split())}
+    floor, top = 260 - 40, 40  # the plot's baseline and top, in SVG units
+    small, spike = heights[round(40 + 3 / 9 * 880)], heights[round(40 + 5 / 9 * 880)]
+    (threshold,) = [a for t, a in parse(_plot(idx, score, 0.002, kept, 100)) if t == "line" and a.get("class") == "threshold"]
+    assert spike == pytest.approx(top)
+    assert (floor - small) / (floor - top) > 0.3 and small < float(threshold["y1"])  # above the dashed line

@@ -63,13 +63,18 @@ def _plot(idx: np.ndarray, score: np.ndarray, threshold: float | None, kept: np.
         return "<p>No frame was judged.</p>"
     finite = np.isfinite(score)
     top = max(float(np.max(score[finite])) if finite.any() else 0.0, (threshold or 0.0) * 1.5, 1e-9)
+    # a logarithmic axis from a twentieth of the threshold: a keep just over it stays
+    # visible beside a light switched on, which scores a hundred times more
+    bottom = max(min((threshold or top) / 20, top / 10), 1e-9)
     first, last = float(idx[0]), float(max(idx[-1], idx[0] + 1))
+    span = math.log(top / bottom)
 
     def x(value: float) -> float:
         return _PAD + (value - first) / (last - first) * (_WIDTH - 2 * _PAD)
 
     def y(value: float) -> float:
-        return _HEIGHT - _PAD - min(value, top) / top * (_HEIGHT - 2 * _PAD)
+        height = math.log(min(max(value, bottom), top) / bottom) / span
+        return _HEIGHT - _PAD - height * (_HEIGHT - 2 * _PAD)
 
     xs, ys = peaks(idx[finite], score[finite], limit)
     points = " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in zip(xs, ys))
@@ -84,7 +89,7 @@ def _plot(idx: np.ndarray, score: np.ndarray, threshold: float | None, kept: np.
         parts.append(f'<line x1="{x(value):.1f}" y1="{_PAD / 2}" x2="{x(value):.1f}" y2="{_HEIGHT - _PAD}" class="kept"/>')
     parts.append(f'<text x="{_PAD}" y="{_HEIGHT - 8}">frame {int(first)}</text>')
     parts.append(f'<text x="{_WIDTH - _PAD}" y="{_HEIGHT - 8}" text-anchor="end">frame {int(idx[-1])}</text>')
-    parts.append(f'<text x="{_PAD}" y="{_PAD / 2 - 4}">score (max {top:.4g}); dashed: threshold; green: kept</text>')
+    parts.append(f'<text x="{_PAD}" y="{_PAD / 2 - 4}">score, logarithmic from {bottom:.2g} to {top:.4g}; dashed: threshold; green: kept</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 
