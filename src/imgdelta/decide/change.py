@@ -37,7 +37,6 @@ import io
 import json
 import math
 import os
-import statistics
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -551,6 +550,14 @@ def _fit_light_and_shift(reference: _Reference, frame: np.ndarray, sample: np.nd
     return coef
 
 
+def _middle(values: Iterable[float]) -> float:
+    """The median of a few floats, as ``statistics.median`` gives it (the mean of the two
+    middle ones for an even count), without importing ``statistics`` and what it needs."""
+    ordered = sorted(values)
+    half = len(ordered) // 2
+    return float(ordered[half]) if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2
+
+
 def _median(values: np.ndarray) -> float:
     """The (upper) median, by one partial sort: np.median's checks cost more than the work."""
     middle = len(values) // 2
@@ -591,7 +598,7 @@ def _noise_lut(difference: np.ndarray, intensity: np.ndarray, sample: np.ndarray
         centres.append(float(marks[2 * b]))
     if not sigmas:
         return np.zeros(_LUT_SIZE, np.float32), 1.0
-    return np.interp(_LUT_GRID, centres, sigmas).astype(np.float32), float(statistics.median(ratios))
+    return np.interp(_LUT_GRID, centres, sigmas).astype(np.float32), _middle(ratios)
 
 
 def _coarse_change(
@@ -990,9 +997,8 @@ class ChangeDetector:
         assert self._reference is not None
         assert self._sample is not None
         # until a few frames have shown how correlated this camera's noise is, a real change
-        # must not be able to inflate the noise estimate much (statistics.median: np.median's
-        # value on a few floats, without the cost of its array machinery)
-        correlation = float(statistics.median(self._ratios)) if len(self._ratios) >= 3 else None
+        # must not be able to inflate the noise estimate much
+        correlation = _middle(self._ratios) if len(self._ratios) >= 3 else None
         # noise changes slowly (dusk), or with the light (which keeps a frame): measuring it
         # on every fourth comparison, and on the first ones after a keep, is enough
         fresh = self._noise is None or self._noise_age >= _NOISE_REFRESH or index - (self._kept_index or 0) <= 2

@@ -23,7 +23,6 @@ import errno
 import io
 import os
 import re
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -91,7 +90,7 @@ def _storage_error(path: os.PathLike | str, exc: OSError) -> StorageError:
 
 
 def _temp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name[:_MAX_NAME_IN_TEMP]}.{secrets.token_hex(4)}.tmp")
+    return path.with_name(f".{path.name[:_MAX_NAME_IN_TEMP]}.{os.urandom(4).hex()}.tmp")
 
 
 def _unlink_quietly(path: Path) -> None:
