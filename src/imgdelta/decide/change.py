@@ -213,8 +213,8 @@ class DetectorSettings:
 class PreparedFrame:
     """A frame reduced for the detector (:meth:`ChangeDetector.prepare`): luma, colour
     planes at half its size (None for gray frames), the frame's full (width, height), and
-    the share of each pixel's luma in colour channels at or near white (None where no
-    channel is)."""
+    the share of each pixel's luma in colour channels at or near white (None when no
+    channel is anywhere)."""
 
     luma: np.ndarray
     chroma: np.ndarray | None
