@@ -108,6 +108,38 @@ def test_a_blown_out_pool_of_light_under_flicker_is_not_a_change():
     assert [d.keep for d in decisions] == [True, False, True], [d.reason for d in decisions]
 
 
+def test_rain_falling_everywhere_is_not_a_change():
+    """Streaks of rain in new places in every frame, over a third of a percent of the
+    picture each time: each is too thin to survive the opening, and the frame stays the
+    same scene."""
+    rng = np.random.default_rng(SEED + 15)
+    camera = Camera(rng)
+    base = scene("astronaut")
+    height, width = base.shape[:2]
+
+    def raining() -> np.ndarray:
+        out = base.copy()
+        for _ in range(80):
+            x, y = int(rng.integers(0, width - 2)), int(rng.integers(0, height - 10))
+            out[y : y + 10, x : x + 1] = np.minimum(out[y : y + 10, x : x + 1] + 0.3, 1)
+        return out
+
+    kept = [d.reason for d in feed(ChangeDetector(), (camera(raining()) for _ in range(20)))[1:] if d.keep]
+    assert kept == [], kept
+
+
+def test_a_camera_switching_to_night_mode_is_kept_once_each_way():
+    """Infrared night mode: the picture turns gray and brighter. A person calls that a
+    change, once; the frames in night mode after it are the same scene."""
+    rng = np.random.default_rng(SEED + 16)
+    camera = Camera(rng)
+    day = scene("coffee")
+    night = np.repeat(np.minimum(day @ np.float32([0.299, 0.587, 0.114]) * 1.6, 1)[:, :, None], 3, axis=2)
+    states = [day] * 5 + [night] * 6 + [day] * 5
+    decisions = feed(ChangeDetector(), (camera(state) for state in states))
+    assert [i for i, d in enumerate(decisions) if d.keep] == [0, 5, 11], [d.reason for d in decisions]
+
+
 def test_slow_exposure_drift_and_specks_are_not_changes():
     rng = np.random.default_rng(SEED + 1)
     camera = Camera(rng)
