@@ -151,3 +151,14 @@ def test_a_region_too_small_for_a_time_lapse_still_makes_the_images_differ():
     assert document["filter_keep"] is False and document["filter_reason"].startswith("same: ")
     # the filter's judgement is the filter's own, at its analysis size, not the regions' one
     assert document["filter_reason"] == has_changed(before, after).reason
+
+
+def test_arrays_that_need_a_data_range_get_the_filter_judgement_too():
+    """The filter's judgement is made on the images as diff loaded them when they are not
+    files: 16-bit arrays need the data range diff was given."""
+    base = photo("coffee")[:200, :300].astype(np.uint16) * 257
+    changed = base.copy()
+    changed[50:110, 60:140] = 60000
+    document = diff(base, changed, data_range=65535).to_dict()
+    assert document["changed"] is True and document["filter_keep"] is True
+    assert document["filter_reason"].startswith("changed ")

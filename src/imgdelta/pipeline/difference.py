@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -104,9 +105,12 @@ def diff(
     detector = ChangeDetector(replace(base, analysis_size=max(16, min(analysis_size, max(first.size)))))
     detector.update(first.pixels, full_size=first.size)
     detector.update(second.pixels, full_size=second.size)
-    # the filter's own judgement, from the inputs as the filter reads them (JPEG files at a
-    # reduced scale) and at its own analysis size; the regions need a finer one
-    decision = has_changed(a, b, settings=base)
+    # the filter's own judgement, from files as the filter reads them (JPEG at a reduced
+    # scale) and at its own analysis size; the regions need a finer one
+    def as_filter_reads(given: ImageInput, loaded: LoadedImage) -> ImageInput:
+        return given if isinstance(given, (str, os.PathLike, bytes)) else loaded
+
+    decision = has_changed(as_filter_reads(a, first), as_filter_reads(b, second), settings=base)
     identical = bool(np.array_equal(first.pixels, second.pixels))
     if detector.last_change is None or detector.last_difference is None:  # skipped as dark or blank
         shape = (1, 1)
