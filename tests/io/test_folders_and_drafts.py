@@ -107,3 +107,39 @@ def test_analysis_shape_is_what_jpeg_decoding_gives_for_free(tmp_path, full, siz
     decoded = load_image(tmp_path / "f.jpg", draft_size=size)
     if max(decoded.size) <= 1.5 * size:
         assert decoded.size == expected
+
+
+@pytest.mark.parametrize("orientation", [1, 6, 3])
+def test_reduced_jpeg_decoding_gives_pillows_draft_pixels(tmp_path, orientation):
+    """Reduced-scale JPEG frames are decoded by OpenCV, which asks libjpeg for the same
+    scaling as Pillow's draft mode: the pixels must be Pillow's, bit for bit, at every
+    scale and with the EXIF orientation applied alike."""
+    from PIL import ImageOps
+
+    image = Image.fromarray(photo("chelsea")).resize((1001, 667))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    image.save(tmp_path / "f.jpg", quality=85, exif=exif)
+    scales = set()
+    for draft in (400, 200, 100):  # 1/2, 1/4 and 1/8 of 1001 x 667 pixels
+        loaded = load_image(tmp_path / "f.jpg", draft_size=draft)
+        scales.add(round(1 / loaded.scale))
+        with Image.open(tmp_path / "f.jpg") as pil:
+            factor = draft / max(pil.size)
+            pil.draft("RGB", (int(np.ceil(pil.width * factor)), int(np.ceil(pil.height * factor))))
+            expected = np.asarray(ImageOps.exif_transpose(pil).convert("RGB"), dtype=np.float32) / np.float32(255)
+        assert np.array_equal(loaded.pixels, expected), draft
+    assert scales == {2, 4, 8}
+
+
+def test_a_truncated_or_padded_jpeg_is_still_judged_by_pillow(tmp_path):
+    """OpenCV only warns about a missing end of file; such a file goes to Pillow, which
+    reports it. Bytes after the end marker make it Pillow's as well, and it decodes."""
+    Image.fromarray(photo("coffee")).save(tmp_path / "whole.jpg", quality=90)
+    data = (tmp_path / "whole.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    with pytest.raises(imgdelta.InputError, match="cut.jpg: cannot decode JPEG data"):
+        load_image(tmp_path / "cut.jpg", draft_size=100)
+    (tmp_path / "padded.jpg").write_bytes(data + b"camera notes")
+    padded = load_image(tmp_path / "padded.jpg", draft_size=100)
+    assert np.array_equal(padded.pixels, load_image(tmp_path / "whole.jpg", draft_size=100).pixels)
