@@ -178,6 +178,47 @@ def test_a_video_gives_frames_named_by_number_and_time(tmp_path, capsys):
         assert np.asarray(kept)[100, 150, 1] > 120  # the green block is in the stored frame
 
 
+def test_every_takes_one_frame_in_so_many_and_resumes_only_the_same_way(example, tmp_path, capsys):
+    """``--every 3`` judges frames 0, 3, 6, ... of a folder and records only those; a run
+    stopped half way goes on to the same result; another step is refused."""
+    from imgdelta.store import Manifest
+
+    sequence, _ = example
+    names = sorted(p.name for p in sequence.iterdir())
+    whole = tmp_path / "whole"
+    assert main(["filter", str(sequence), str(whole), "--json", "--every", "3"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["total"] == 16
+    with Manifest.open(whole, create=False, read_only=True) as manifest:
+        assert [row.name for row in manifest.rows()] == names[::3]
+    assert set(document["kept"]) <= set(names[::3]) and document["kept"][0] == names[0]
+    parts = tmp_path / "parts"
+    assert main(["filter", str(sequence), str(parts), "--every", "3", "--max-frames", "7"]) == 0
+    capsys.readouterr()
+    assert main(["filter", str(sequence), str(parts), "--json", "--every", "3"]) == 0
+    assert json.loads(capsys.readouterr().out)["kept"] == document["kept"]
+    assert main(["filter", str(sequence), str(parts), "--every", "4"]) == 2
+    assert "took one frame every 3 frames, not every 4 frames" in capsys.readouterr().err
+    assert main(["filter", str(sequence), str(tmp_path / "seconds"), "--every", "2s"]) == 2
+    assert "needs a video with a frame rate" in capsys.readouterr().err and not (tmp_path / "seconds").exists()
+
+
+def test_every_takes_a_video_frame_every_so_many_seconds(tmp_path, capsys):
+    from testdata import photo
+
+    scene = cv2.resize(photo("coffee"), (320, 240))
+    video = tmp_path / "cup.mp4"
+    write_video(video, [scene] * 30, fps=10.0)
+    assert main(["filter", str(video), str(tmp_path / "out"), "--json", "--every", "1s"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["total"] == 3  # frames 0, 10 and 20 of 30 at 10 frames a second
+    from imgdelta.store import Manifest
+
+    with Manifest.open(tmp_path / "out", create=False, read_only=True) as manifest:
+        assert [row.idx for row in manifest.rows()] == [0, 1, 2]
+        assert [row.name for row in manifest.rows()] == ["cup_000000_00m00.000s", "cup_000010_00m01.000s", "cup_000020_00m02.000s"]
+
+
 def test_unreadable_frames_are_skipped_counted_and_named(example, tmp_path, capsys):
     sequence, _ = example
     source = tmp_path / "src"

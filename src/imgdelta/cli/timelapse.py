@@ -193,6 +193,7 @@ def _run_filter(args: argparse.Namespace) -> int:
 
     if args.export and args.export not in EXPORT_FORMATS:
         raise OptionError(f"--export {args.export!r}: use {' or '.join(EXPORT_FORMATS)}")
+    every, every_seconds = parse_gap(args.every, "--every") if args.every else (1, None)
     settings, profile = _calibration(args)
     _favour_decoders()
     mode = "move" if args.move else "link" if args.link else "copy"
@@ -202,6 +203,7 @@ def _run_filter(args: argparse.Namespace) -> int:
             result = filter_frames(
                 args.source, args.out, settings=settings, profile=profile, mode=mode, kind=args.kind,
                 max_frames=args.max_frames, progress=progress, should_stop=lambda: bool(signals),
+                every=every or 1, every_seconds=every_seconds,
             )
     finally:
         progress.close()
@@ -458,6 +460,10 @@ def add_commands(commands: Any, parser_class: type) -> None:
     filt.add_argument("--export", metavar="FORMAT", help="also write the manifest as OUT/manifest.csv or .jsonl (csv, jsonl)")
     filt.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames (run again to continue)")
     filt.add_argument("--kind", default="auto", choices=("auto", "folder", "video"), help="how to read SRC (default: guess)")
+    filt.add_argument(
+        "--every", metavar="STEP",
+        help="judge one frame in every STEP frames (10), or of a video one every STEP of its time (2s, 1m); the rest are passed over",
+    )
     filt.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None, help="progress bar (default: on a terminal)")
     _add_detector_options(filt)
     filt.set_defaults(run=_run_filter)

@@ -222,6 +222,7 @@ def open_source(
     workers: int = 2,
     start: int = 0,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    every: int = 1,
 ) -> FrameSource:
     """Open a folder, glob, video file, camera, stream or snapshot URL as frames.
 
@@ -250,6 +251,10 @@ def open_source(
         not decoded; videos seek.
     max_pixels : int or None
         Refuse images or video frames with more pixels (decompression-bomb guard).
+    every : int
+        Folder and video sources: yield only the frames whose index is a multiple of this
+        (a time-lapse of a video). The others are not decoded (files) or only grabbed
+        (video frames, which a codec must decode in order anyway).
 
     Raises
     ------
@@ -270,6 +275,8 @@ def open_source(
         raise OptionError(f"start={start!r} must be a whole number of frames to skip, 0 or more")
     if max_pixels is not None and (not _is_int(max_pixels) or max_pixels < 1):
         raise OptionError(f"max_pixels={max_pixels!r} must be a positive number, or None for no limit")
+    if not _is_int(every) or every < 1:
+        raise OptionError(f"every={every!r} must be a whole number of frames, at least 1")
     if isinstance(spec, bool) or not isinstance(spec, (str, os.PathLike, int)):
         raise OptionError(f"cannot read frames from a {type(spec).__name__}: give a path, a URL or a camera index")
 
@@ -283,11 +290,13 @@ def open_source(
         if interval is not None:
             raise OptionError(f"interval applies to live sources (camera, stream, snapshot), not to a {kind}: leave it out")
         if kind == "folder":
-            return _FolderSource(spec, analysis_size=analysis_size, workers=workers, start=start, max_pixels=max_pixels)
-        return _VideoSource(Path(spec), analysis_size=analysis_size, start=start, max_pixels=max_pixels)
+            return _FolderSource(spec, analysis_size=analysis_size, workers=workers, start=start, max_pixels=max_pixels, every=every)
+        return _VideoSource(Path(spec), analysis_size=analysis_size, start=start, max_pixels=max_pixels, every=every)
 
     if start:
         raise OptionError(f"start={start} applies to folders and videos; a live {kind} cannot skip frames")
+    if every != 1:
+        raise OptionError(f"every={every} applies to folders and videos; a live {kind} takes one frame every interval")
     if kind == "camera":
         target = _camera_target(spec)
         return _CaptureSource(
@@ -497,11 +506,12 @@ def _first_line(text: str) -> str:
 class _FolderSource(FrameSource):
     """Image files in natural order, decoded ahead on ``workers`` threads."""
 
-    def __init__(self, spec: str | os.PathLike, *, analysis_size: int | None, workers: int, start: int, max_pixels: int | None):
+    def __init__(self, spec: str | os.PathLike, *, analysis_size: int | None, workers: int, start: int, max_pixels: int | None, every: int = 1):
         self._paths = list_images(spec)
         self._analysis_size = analysis_size
         self._workers = workers
         self._start = start
+        self._every = every
         self._max_pixels = max_pixels
         self._iterators: weakref.WeakSet = weakref.WeakSet()
         text = os.fspath(spec)
@@ -518,7 +528,7 @@ class _FolderSource(FrameSource):
     def _frames(self) -> Iterator[Frame]:
         from concurrent.futures import ThreadPoolExecutor
 
-        todo = iter(list(enumerate(self._paths))[self._start :])
+        todo = iter([(i, path) for i, path in enumerate(self._paths) if i >= self._start and i % self._every == 0])
         window = _window(self._workers, self._analysis_size)
         with ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="imgdelta-decode") as pool:
             pending = deque(pool.submit(self._load, index, path) for index, path in _take(todo, window))
@@ -582,9 +592,10 @@ class _Failure:
 class _VideoSource(FrameSource):
     """A video file decoded by OpenCV in a background thread feeding a bounded queue."""
 
-    def __init__(self, path: Path, *, analysis_size: int | None, start: int, max_pixels: int | None):
+    def __init__(self, path: Path, *, analysis_size: int | None, start: int, max_pixels: int | None, every: int = 1):
         import cv2
 
+        self._every = every
         if not path.exists():
             raise InputError(f"{path}: no such file")
         if path.is_dir():
@@ -670,6 +681,13 @@ class _VideoSource(FrameSource):
             try:
                 capture, index = self._seek(capture)
                 while not stop.is_set():
+                    if index % self._every:
+                        # a frame between two taken ones: decoded (the codec needs it) but
+                        # not converted
+                        if not capture.grab():
+                            break
+                        index += 1
+                        continue
                     ok, bgr = capture.read()
                     if not ok or bgr is None:
                         break

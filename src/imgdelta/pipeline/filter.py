@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import time as _time
 from collections.abc import Callable, Iterable
@@ -175,11 +176,24 @@ def _is_url(text: str) -> bool:
     return "://" in text
 
 
+def _frames_in(source: Any, kind: str, seconds: float) -> int:
+    """How many frames of the video ``source`` make ``seconds``, at its frame rate."""
+    fps = None
+    if isinstance(source, (str, os.PathLike)) and Path(source).is_file():
+        probe = open_source(source, kind=kind, analysis_size=None)
+        fps = getattr(probe, "fps", None)
+        probe.close()
+    if not fps:
+        raise OptionError(f"one frame every {seconds:g} s needs a video with a frame rate; for {source} give a number of frames")
+    return max(1, round(seconds * fps))
+
+
 def open_run(
     out: Path,
     settings: DetectorSettings,
     profile: NoiseProfile | None,
     source: str,
+    sampling: dict[str, float] | None = None,
 ) -> tuple[Manifest, ChangeDetector, int, int]:
     """Open or create the run in ``out``: (manifest, detector, next position, rows done).
 
@@ -195,7 +209,8 @@ def open_run(
     manifest = Manifest.open(out, create=True)
     try:
         remove_stale_temps(out)
-        described = {"settings": settings.to_dict(), "calibrated": profile is not None}
+        sampling = sampling or {"frames": 1}
+        described = {"settings": settings.to_dict(), "calibrated": profile is not None, "every": sampling}
         previous = manifest.get_setting(_RUN_KEY)
         saved = manifest.state()
         if previous is None or saved is None:
@@ -206,6 +221,14 @@ def open_run(
         if previous.get("source") != source:
             raise OptionError(
                 f"{out} holds a run of {previous.get('source')}, not of {source}: write to a new folder"
+            )
+        if previous.get("every", {"frames": 1}) != sampling:
+            def said(choice: dict[str, float]) -> str:
+                return f"every {choice['seconds']:g} s" if "seconds" in choice else f"every {int(choice['frames'])} frames"
+
+            raise OptionError(
+                f"{out} holds a run that took one frame {said(previous.get('every', {'frames': 1}))}, not {said(sampling)}: "
+                "resume it the same way, or write to a new folder"
             )
         if previous.get("calibrated") != described["calibrated"]:
             was = "with" if previous.get("calibrated") else "without"
@@ -275,6 +298,8 @@ def filter_frames(
     on_frame: Callable[[Frame, Decision | None], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     frames: Iterable[Frame] | None = None,
+    every: int = 1,
+    every_seconds: float | None = None,
 ) -> FilterResult:
     """Keep the frames of ``source`` that changed, in ``out``, with a manifest.
 
@@ -299,6 +324,11 @@ def filter_frames(
         Polled between frames; True stops cleanly (signals in ``capture``).
     frames : iterable of Frame, optional
         Frames from an already opened source (``capture`` reopens lost cameras itself).
+    every, every_seconds
+        Judge only one frame in every ``every`` of a folder or video (the frames whose
+        index is a multiple of it), or of a video one every ``every_seconds`` (that many
+        frames at its frame rate). The others get no row. A run resumes only with the
+        same choice.
 
     Raises
     ------
@@ -310,6 +340,13 @@ def filter_frames(
     """
     if mode not in ("copy", "link", "move"):
         raise OptionError(f"mode {mode!r} is not copy, link or move")
+    if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+        raise OptionError(f"every={every!r} must be a whole number of frames, at least 1")
+    if every_seconds is not None and not (isinstance(every_seconds, (int, float)) and math.isfinite(every_seconds) and every_seconds > 0):
+        raise OptionError(f"every_seconds={every_seconds!r} must be a positive number of seconds")
+    if mode == "move" and (every > 1 or every_seconds is not None):
+        # a moved file leaves the listing and shifts the indices the sampling is made on
+        raise OptionError("taking one frame in every few cannot be resumed exactly with move: copy or link instead")
     started = _time.monotonic()
     out_dir = Path(out)
     if settings is None:
@@ -319,7 +356,8 @@ def filter_frames(
     description = str(source)
     fresh = not out_dir.exists()
     failed = False
-    manifest, detector, position, rows_done = open_run(out_dir, settings, profile, _source_key(source))
+    sampling = {"seconds": float(every_seconds)} if every_seconds is not None else {"frames": every}
+    manifest, detector, position, rows_done = open_run(out_dir, settings, profile, _source_key(source), sampling)
     result = FilterResult(source=description, out=out_dir, settings=settings, calibrated=profile is not None)
     result.resumed = rows_done
     opened: FrameSource | None = None
@@ -337,14 +375,18 @@ def filter_frames(
                     start = _folder_start(source, done)
                 elif Path(source).is_file():
                     start = position  # a video: its next frame number
+            if every_seconds is not None:
+                every = _frames_in(source, kind, every_seconds)
             opened = open_source(
-                source, kind=kind, analysis_size=settings.analysis_size, interval=interval, workers=workers, start=start
+                source, kind=kind, analysis_size=settings.analysis_size, interval=interval, workers=workers, start=start,
+                every=every,
             )
             description = opened.description
             result.source = description
             opened.prepare = detector.prepare  # reduce frames in the decoding threads
             frames = opened
-            total = max(0, opened.length - start) if opened.length is not None and not opened.live else None
+            first = -(-start // every) * every  # the first index taken
+            total = len(range(first, opened.length, every)) if opened.length is not None and not opened.live else None
         else:
             total = None
         decoded = 0
