@@ -601,6 +601,18 @@ def _noise_lut(difference: np.ndarray, intensity: np.ndarray, sample: np.ndarray
     return np.interp(_LUT_GRID, centres, sigmas).astype(np.float32), _middle(ratios)
 
 
+def _open_2x2(binary: np.ndarray) -> np.ndarray:
+    """Opening by a 2 x 2 square: the pixels of every 2 x 2 square inside ``binary``.
+
+    OpenCV's opening erodes and dilates about the same anchor, which for an even kernel
+    moves the result by a pixel (beyond a masked region, too); eroding towards the
+    bottom right and dilating back towards the top left keeps it in place.
+    """
+    import cv2
+
+    return cv2.dilate(cv2.erode(binary, _SQUARE_2, anchor=(0, 0)), _SQUARE_2, anchor=(1, 1))
+
+
 def _coarse_change(
     difference: np.ndarray, stray: np.ndarray | None, mask: np.ndarray | None, settings: DetectorSettings
 ) -> tuple[float, np.ndarray]:
@@ -631,7 +643,7 @@ def _coarse_change(
         total = max(int(small_mask.sum()), 1)
     else:
         total = changed.size
-    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, _SQUARE_2)
+    changed = _open_2x2(changed)
     return cv2.countNonZero(changed) / total, changed
 
 
@@ -648,8 +660,10 @@ def _chroma_change(
     """Changed share of the colour (Cr, Cb) at half scale, the changed map, and (when
     asked) how far each pixel's colour leaves its neighbourhood's range.
 
-    Chroma scales with brightness, so the reference's is scaled by the light fit's gain; a
-    white-balance shift is the median difference per channel and is removed. Where
+    Chroma scales with brightness, so the reference's is scaled by ``gain``, the
+    brightness ratio the light fit found (not its gain term: over a flat region of
+    interest gain and offset trade off freely); a white-balance shift is the median
+    difference per channel and is removed. Where
     calibration saw something move, colour counts only above ``chroma_stray`` (what it did
     there); with a calibration that has no colour floor, it does not count there at all.
     """
@@ -675,7 +689,7 @@ def _chroma_change(
             threshold = np.maximum(threshold, chroma_stray)
         raw |= (np.abs(difference) > threshold).view(np.uint8)
         planes.append((now, before, threshold))
-    if not want_excess and not cv2.countNonZero(cv2.morphologyEx(raw, cv2.MORPH_OPEN, _SQUARE_2)):
+    if not want_excess and not cv2.countNonZero(_open_2x2(raw)):
         # the neighbourhood test below only removes pixels, so nothing can survive it
         return 0.0, raw, None
     changed = np.zeros((height, width), np.uint8)
@@ -697,7 +711,7 @@ def _chroma_change(
         small_mask = cv2.resize(mask.view(np.uint8), (width, height), interpolation=cv2.INTER_AREA) >= 1
         changed &= small_mask.view(np.uint8)
         total = max(int(small_mask.sum()), 1)
-    changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, _SQUARE_2)
+    changed = _open_2x2(changed)
     return cv2.countNonZero(changed) / total, changed, largest if want_excess else None
 
 
@@ -793,7 +807,7 @@ def _compare(
     if chroma is not None and reference.chroma is not None:
         # a change of colour at the same brightness (a brown bag on a red car)
         colour_area, colour, chroma_excess = _chroma_change(
-            reference.chroma, chroma, gain, stray, mask, settings, chroma_stray, want_excess
+            reference.chroma, chroma, ratio, stray, mask, settings, chroma_stray, want_excess
         )
         if colour_area > coarse_area:
             coarse_area, coarse = colour_area, colour
