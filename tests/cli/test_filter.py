@@ -198,7 +198,7 @@ def test_every_takes_one_frame_in_so_many_and_resumes_only_the_same_way(example,
     assert main(["filter", str(sequence), str(parts), "--json", "--every", "3"]) == 0
     assert json.loads(capsys.readouterr().out)["kept"] == document["kept"]
     assert main(["filter", str(sequence), str(parts), "--every", "4"]) == 2
-    assert "took one frame every 3 frames, not every 4 frames" in capsys.readouterr().err
+    assert "holds a run that judged one frame in every 3, not one frame in every 4: " in capsys.readouterr().err
     assert main(["filter", str(sequence), str(tmp_path / "seconds"), "--every", "2s"]) == 2
     assert "needs a video with a frame rate" in capsys.readouterr().err and not (tmp_path / "seconds").exists()
 

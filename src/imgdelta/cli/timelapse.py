@@ -244,9 +244,9 @@ def _print_summary(result: Any, profile: Any) -> None:
     if busy is not None:
         x, y, w, h = busy.box
         lines.append(
-            f"hint: {busy.frames} of the {busy.kept} frames kept for a change changed at x {x}-{x + w}, y {y}-{y + h}: "
-            f"if that is a clock, a screen or a tree, --ignore {x},{y},{w},{h} or --calibrate STATIC_DIR "
-            "makes it count only above what it does"
+            f"hint: {busy.frames} of the {busy.kept} frames kept for a change changed around x {x}-{x + w}, y {y}-{y + h}. "
+            "If that is a clock, a screen or a tree, --calibrate STATIC_DIR (frames where nothing else happens) makes it "
+            f"count only above what it does; --ignore {x},{y},{w},{h} leaves that rough box out"
         )
     print("\n".join(lines))
 

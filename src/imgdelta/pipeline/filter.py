@@ -101,7 +101,7 @@ class BusyPlace:
 #: share of them, and covers at most this share of the frame.
 _BUSY_KEPT = 8
 _BUSY_SHARE = 0.6
-_BUSY_AREA = 0.3
+_BUSY_AREA = 0.2
 #: The box around a busy place takes in the blocks that changed in this share of them.
 _BUSY_REACH = 0.3
 #: Side of the blocks a busy place is counted in, in analysis pixels.
@@ -224,10 +224,12 @@ def open_run(
             )
         if previous.get("every", {"frames": 1}) != sampling:
             def said(choice: dict[str, float]) -> str:
-                return f"every {choice['seconds']:g} s" if "seconds" in choice else f"every {int(choice['frames'])} frames"
+                if "seconds" in choice:
+                    return f"one frame every {choice['seconds']:g} s"
+                return "every frame" if int(choice["frames"]) == 1 else f"one frame in every {int(choice['frames'])}"
 
             raise OptionError(
-                f"{out} holds a run that took one frame {said(previous.get('every', {'frames': 1}))}, not {said(sampling)}: "
+                f"{out} holds a run that judged {said(previous.get('every', {'frames': 1}))}, not {said(sampling)}: "
                 "resume it the same way, or write to a new folder"
             )
         if previous.get("calibrated") != described["calibrated"]:
