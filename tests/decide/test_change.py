@@ -464,9 +464,9 @@ def test_after_calibration_a_red_coat_in_front_of_a_swaying_green_tree_is_kept(t
 
 
 def test_calibration_on_rain_does_not_lower_the_area_threshold():
-    """Rain falls in a few comparisons at any one place, so it will fall where the static
-    frames never showed it: the area threshold stays at the default instead of halving, as
-    it does for leaves that move in place."""
+    """Rain will fall where the static frames never showed it: when what moved covers much
+    of the picture, the area threshold stays at the default instead of halving, as it
+    does for frames where nothing moved."""
     rng = np.random.default_rng(SEED + 13)
     camera = Camera(rng)
     base = scene("coffee")
@@ -480,10 +480,10 @@ def test_calibration_on_rain_does_not_lower_the_area_threshold():
         return out
 
     profile = calibrate_detector([camera(raining()) for _ in range(15)])
-    assert profile.report["scattered"] is True and profile.report["moving_share"] > 0.05
+    assert profile.report["widespread"] is True and profile.report["moving_share"] > 0.05
     assert profile.settings.min_area >= DetectorSettings().min_area
     quiet = calibrate_detector([camera(base) for _ in range(15)])
-    assert quiet.report["scattered"] is False and quiet.settings.min_area == DetectorSettings().min_area / 2
+    assert quiet.report["widespread"] is False and quiet.settings.min_area == DetectorSettings().min_area / 2
 
 
 def test_calibration_errors_are_clear(tmp_path):

@@ -271,8 +271,8 @@ def _run_calibrate(args: argparse.Namespace) -> int:
         f"and with the one before), analysed at {report['analysis_size'][0]}x{report['analysis_size'][1]}"
     )
     print(f"  typical stray of a pixel beyond its neighbours: {report['stray_median']:.4f} (0-1 scale)")
-    scattered = "; scattered, like rain, so the area threshold stays at the default" if report.get("scattered") else ""
-    print(f"  places that moved while nothing happened: {100 * report['moving_share']:.2f}% of the frame (they count only above what they did{scattered})")
+    widespread = "; over 1%, so the area threshold stays at the default" if report.get("widespread") else ""
+    print(f"  places that moved while nothing happened: {100 * report['moving_share']:.2f}% of the frame (they count only above what they did{widespread})")
     print(f"  largest changed area between static frames: {100 * report['static_area_max']:.3f}%")
     print(f"  largest brightness ratio between static frames: x{report['static_light_max']:.3f}")
     print(f"  thresholds: changed area >= {100 * profile.settings.min_area:.3f}%, lighting beyond x{math.exp(profile.settings.lighting):.2f}")

@@ -74,11 +74,9 @@ _DIAGONAL = np.diag_indices(4)
 _NOISE_REFRESH = 4
 #: Largest noise-correlation factor believed from a single comparison (see _noise_lut).
 _FIRST_CORRELATION = 1.3
-#: Calibration takes what moved in its static frames for scattered (rain, snow) when it
-#: covers more than this share of the picture and moved at a typical place in fewer than
-#: this share of the comparisons.
-_SCATTERED_SHARE = 0.01
-_SCATTERED_RATE = 0.25
+#: When what moved in calibration's static frames covers more than this share of the
+#: picture (rain, snow, a big tree), the area threshold is not lowered below the default.
+_WIDESPREAD_SHARE = 0.01
 #: A changed share of the frame that calibration takes for an event, not for noise.
 _LARGE_AREA = 0.05
 #: Shifts at or beyond this many analysis pixels are camera movement, not jitter.
@@ -1240,15 +1238,14 @@ def calibrate_detector(
         for r, i in pairs
     ]
     excess = np.stack([c.excess for c in first if c.excess is not None])
-    counts = np.zeros(excess.shape[1:], np.uint16)
+    moved = np.zeros(excess.shape[1:], np.uint8)
     for c in first:
-        counts += c.changed
-    moved = counts > 0
-    # rain or snow moves in few of the comparisons at any one place, and so may move where
-    # the static frames never showed it; leaves, water and screens move in most of them
-    scattered = float(moved.mean()) > _SCATTERED_SHARE and float(np.median(counts[moved])) < _SCATTERED_RATE * len(first)
+        moved |= c.changed.view(np.uint8)
     wide = np.ones((7, 7), np.uint8)
-    moving = cv2.dilate(moved.view(np.uint8), wide)
+    moving = cv2.dilate(moved, wide)
+    # movement over much of the picture (rain, snow, a big tree) is no promise that the
+    # rest stays calm: it may show where the static frames never had it
+    widespread = float((moving > 0).mean()) > _WIDESPREAD_SHARE
     stray = np.where(moving > 0, excess.max(axis=0) * np.float32(2.0), np.float32(0)).astype(np.float32)
     floor = cv2.GaussianBlur(cv2.dilate(stray, wide), (0, 0), 1.5)
     spread = np.maximum(excess, 0).mean(axis=0)
@@ -1271,8 +1268,8 @@ def calibrate_detector(
     areas = [r.area for r in results]
     lights = [abs(math.log(r.ratio)) for r in results]
     # with nothing seen moving outside the learnt places, the area threshold may halve;
-    # not when what moved was scattered, since it will fall outside them too
-    min_area = max(settings.min_area if scattered else settings.min_area / 2, margin * max(areas))
+    # not when much of the picture moved
+    min_area = max(settings.min_area if widespread else settings.min_area / 2, margin * max(areas))
     lighting = max(settings.lighting, margin * max(lights))
     calibrated = replace(settings, min_area=float(min_area), lighting=float(lighting))
     # frames that cannot both be "nothing happening": the light changed beyond what flicker
@@ -1288,7 +1285,7 @@ def calibrate_detector(
         "correlation": float(np.median([r.correlation for r in results])),
         "stray_median": float(np.median(spread)),
         "moving_share": float((moving > 0).mean()),
-        "scattered": scattered,
+        "widespread": widespread,
         "static_area_max": float(max(areas)),
         "static_light_max": float(math.exp(max(lights))),
         "min_area": float(min_area),
