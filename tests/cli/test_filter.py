@@ -188,7 +188,7 @@ def test_every_takes_one_frame_in_so_many_and_resumes_only_the_same_way(example,
     whole = tmp_path / "whole"
     assert main(["filter", str(sequence), str(whole), "--json", "--every", "3"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["total"] == 16
+    assert document["total"] == 16 and document["every"] == {"frames": 3}
     with Manifest.open(whole, create=False, read_only=True) as manifest:
         assert [row.name for row in manifest.rows()] == names[::3]
     assert set(document["kept"]) <= set(names[::3]) and document["kept"][0] == names[0]
@@ -211,7 +211,7 @@ def test_every_takes_a_video_frame_every_so_many_seconds(tmp_path, capsys):
     write_video(video, [scene] * 30, fps=10.0)
     assert main(["filter", str(video), str(tmp_path / "out"), "--json", "--every", "1s"]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["total"] == 3  # frames 0, 10 and 20 of 30 at 10 frames a second
+    assert document["total"] == 3 and document["every"] == {"seconds": 1.0}  # frames 0, 10 and 20 at 10 a second
     from imgdelta.store import Manifest
 
     with Manifest.open(tmp_path / "out", create=False, read_only=True) as manifest:

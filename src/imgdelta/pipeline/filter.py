@@ -62,6 +62,7 @@ class FilterResult:
     calibrated: bool = False
     stopped: str | None = None
     busy_place: BusyPlace | None = None
+    every: dict[str, float] = field(default_factory=lambda: {"frames": 1})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +80,7 @@ class FilterResult:
             "calibrated": self.calibrated,
             "stopped": self.stopped,
             "busy_place": self.busy_place.to_dict() if self.busy_place is not None else None,
+            "every": dict(self.every),
             "settings": self.settings.to_dict(),
         }
 
@@ -360,7 +362,7 @@ def filter_frames(
     failed = False
     sampling = {"seconds": float(every_seconds)} if every_seconds is not None else {"frames": every}
     manifest, detector, position, rows_done = open_run(out_dir, settings, profile, _source_key(source), sampling)
-    result = FilterResult(source=description, out=out_dir, settings=settings, calibrated=profile is not None)
+    result = FilterResult(source=description, out=out_dir, settings=settings, calibrated=profile is not None, every=sampling)
     result.resumed = rows_done
     opened: FrameSource | None = None
     row = rows_done
