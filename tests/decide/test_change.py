@@ -57,6 +57,17 @@ def paste(base: np.ndarray, donor: np.ndarray, share: float, where: tuple[float,
     return out
 
 
+def with_rain(base: np.ndarray, rng: np.random.Generator, streaks: int, *, length: int = 10, thickness: int = 1, lift: float = 0.3, top: float = 1.0) -> np.ndarray:
+    """``base`` with ``streaks`` bright streaks of rain at random places (lifted by ``lift``,
+    up to ``top``)."""
+    height, width = base.shape[:2]
+    out = base.copy()
+    for _ in range(streaks):
+        x, y = int(rng.integers(0, width - thickness - 1)), int(rng.integers(0, height - length))
+        out[y : y + length, x : x + thickness] = np.minimum(out[y : y + length, x : x + thickness] + lift, top)
+    return out
+
+
 def feed(detector: ChangeDetector, frames) -> list:
     return [detector.update(frame) for frame in frames]
 
@@ -115,16 +126,7 @@ def test_rain_falling_everywhere_is_not_a_change():
     rng = np.random.default_rng(SEED + 15)
     camera = Camera(rng)
     base = scene("astronaut")
-    height, width = base.shape[:2]
-
-    def raining() -> np.ndarray:
-        out = base.copy()
-        for _ in range(80):
-            x, y = int(rng.integers(0, width - 2)), int(rng.integers(0, height - 10))
-            out[y : y + 10, x : x + 1] = np.minimum(out[y : y + 10, x : x + 1] + 0.3, 1)
-        return out
-
-    kept = [d.reason for d in feed(ChangeDetector(), (camera(raining()) for _ in range(20)))[1:] if d.keep]
+    kept = [d.reason for d in feed(ChangeDetector(), (camera(with_rain(base, rng, 80)) for _ in range(20)))[1:] if d.keep]
     assert kept == [], kept
 
 
@@ -270,16 +272,8 @@ def test_a_flat_region_of_interest_under_rain_is_not_a_change():
     base = scene("coffee")
     height, width = base.shape[:2]
     base[: height // 8] = np.float32([0.35, 0.5, 0.8])
-
-    def raining() -> np.ndarray:
-        out = base.copy()
-        for _ in range(40):
-            x, y = int(rng.integers(0, width - 2)), int(rng.integers(0, height - 10))
-            out[y : y + 10, x : x + 1] = np.minimum(out[y : y + 10, x : x + 1] + 0.3, 1)
-        return out
-
     detector = ChangeDetector(DetectorSettings(roi=(0, 0, width, height // 8)))
-    decisions = feed(detector, (camera(raining()) for _ in range(12)))
+    decisions = feed(detector, (camera(with_rain(base, rng, 40)) for _ in range(12)))
     assert all(d.score <= 1 for d in decisions[1:])
     assert [d.reason for d in decisions[1:] if d.keep] == []
 
@@ -470,16 +464,7 @@ def test_calibration_on_rain_does_not_lower_the_area_threshold():
     rng = np.random.default_rng(SEED + 13)
     camera = Camera(rng)
     base = scene("coffee")
-    height, width = base.shape[:2]
-
-    def raining() -> np.ndarray:
-        out = base.copy()
-        for _ in range(60):
-            x, y = int(rng.integers(0, width - 3)), int(rng.integers(0, height - 12))
-            out[y : y + 12, x : x + 2] = 0.95
-        return out
-
-    profile = calibrate_detector([camera(raining()) for _ in range(15)])
+    profile = calibrate_detector([camera(with_rain(base, rng, 60, length=12, thickness=2, lift=1.0, top=0.95)) for _ in range(15)])
     assert profile.report["widespread"] is True and profile.report["moving_share"] > 0.05
     assert profile.settings.min_area >= DetectorSettings().min_area
     quiet = calibrate_detector([camera(base) for _ in range(15)])

@@ -273,7 +273,7 @@ def find_duplicates(
         unreadable = sorted(problems + [(entry.path, errors[entry.location]) for entry in files if entry.location in errors], key=lambda item: natural_key(item[0]))
         readable = [entry for entry in files if entry.location not in errors]
         stored = store.images([store.key(entry.location) for entry in readable])
-        records = _records(readable, stored)
+        records = _records([(entry.path, entry.location) for entry in readable], stored)
         runner = None
         if client is not None:
             from .distributed import search_runner
@@ -372,11 +372,12 @@ def _hash_jobs(jobs: Sequence[tuple[str, int | None]]) -> list[FileHash]:
     return [hash_file(location, max_pixels=max_pixels) for location, max_pixels in jobs]
 
 
-def _records(entries: list[FileEntry], stored: StoredImages, *, existing: bool = False) -> list[ImageRecord]:
+def _records(places: list[tuple[str, str]], stored: StoredImages, *, existing: bool = False) -> list[ImageRecord]:
+    """The records of ``stored``'s images, the i-th at ``places[i]`` (path, location)."""
     return [
         ImageRecord(
-            path=entry.path,
-            location=entry.location,
+            path=path,
+            location=location,
             size=int(stored.sizes[i]),
             mtime_ns=int(stored.mtimes[i]),
             width=int(stored.widths[i]),
@@ -385,7 +386,7 @@ def _records(entries: list[FileEntry], stored: StoredImages, *, existing: bool =
             sharpness=float(stored.sharpness[i]),
             existing=existing,
         )
-        for i, entry in enumerate(entries)
+        for i, (path, location) in enumerate(places)
     ]
 
 
@@ -469,20 +470,8 @@ def _group_against(store, stored, records, other: HashIndex, against: Path, radi
     collection seems absent (none of the files looked at exists)."""
     old = other.images()
     folder = against.parent
-    old_records = [
-        ImageRecord(
-            path=os.path.join(os.fspath(folder), key) if not os.path.isabs(key) else key,
-            location=other.location(key),
-            size=int(old.sizes[i]),
-            mtime_ns=int(old.mtimes[i]),
-            width=int(old.widths[i]),
-            height=int(old.heights[i]),
-            taken=None if math.isnan(old.taken[i]) else float(old.taken[i]),
-            sharpness=float(old.sharpness[i]),
-            existing=True,
-        )
-        for i, key in enumerate(old.keys)
-    ]
+    places = [(key if os.path.isabs(key) else os.path.join(os.fspath(folder), key), other.location(key)) for key in old.keys]
+    old_records = _records(places, old, existing=True)
     pairs = near_pairs(HashSet(stored.hashes, stored.alternates), HashSet(old.hashes, old.alternates), radius=radius, runner=runner)
     count = len(records)
     sources = [(store, stored.keys), (other, old.keys)]
