@@ -102,8 +102,9 @@ def kernels(pairs: dict[str, tuple[Path, Path]], quick: bool) -> list[list[str]]
 
     rows = []
     for label, (path_a, path_b) in pairs.items():
-        fa = Features(load_image(path_a).pixels)
-        fb = Features(load_image(path_b).pixels)
+        loaded_a, loaded_b = load_image(path_a), load_image(path_b)
+        fa = Features(loaded_a.pixels, loaded_a.samples8)
+        fb = Features(loaded_b.pixels, loaded_b.samples8)
         ya, yb = fa.luma, fb.luma
         ya64, yb64 = ya.astype(np.float64), yb.astype(np.float64)
         ours, value = best_ms(lambda: ssim_mean(ya, yb), 5)
@@ -166,10 +167,11 @@ def catalogue(path_a: Path, path_b: Path, only: list[str]) -> list[list[str]]:
     from imgdelta.metrics import MetricOptions
     from imgdelta.pipeline import measure
 
-    a = load_image(path_a).pixels
-    b = load_image(path_b).pixels
-    a8 = (a * 255 + 0.5).astype(np.uint8)
-    b8 = (b * 255 + 0.5).astype(np.uint8)
+    # both sides start from the decoded images as each library holds them: imgdelta's
+    # float pixels with the decoder's 8-bit samples, the peer's uint8 arrays
+    loaded_a, loaded_b = load_image(path_a), load_image(path_b)
+    a, b = loaded_a.pixels, loaded_b.pixels
+    a8, b8 = loaded_a.samples8, loaded_b.samples8
     rows = []
     for module_name in CATALOGUE_MODULES:
         try:
@@ -185,7 +187,7 @@ def catalogue(path_a: Path, path_b: Path, only: list[str]) -> list[list[str]]:
 
             def ours_once():
                 # fresh Features each time: nothing derived is shared between runs
-                return measure(FeaturePair(Features(a), Features(b)), [case.metric], options)[case.metric]
+                return measure(FeaturePair(Features(a, a8), Features(b, b8)), [case.metric], options)[case.metric]
 
             ours, value = best_ms(ours_once, case.repeat)
             peer, expected = best_ms(lambda: case.run(a8, b8), case.peer_repeat)

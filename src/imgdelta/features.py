@@ -15,22 +15,21 @@ from .preprocess import luminance
 __all__ = ["Features"]
 
 
-#: Rows per band of :attr:`Features.luma8`.
-_LUMA8_ROWS = 64
-
-
-def _to_uint8(values: np.ndarray) -> np.ndarray:
-    # +0.5 then truncation rounds half up, as Pillow and OpenCV do for 8-bit output
-    return (values * np.float32(255.0) + np.float32(0.5)).astype(np.uint8)
-
-
 class Features:
-    """Derived views of one preprocessed image (float32, (H, W, C), C in {1, 3}, [0, 1])."""
+    """Derived views of one preprocessed image (float32, (H, W, C), C in {1, 3}, [0, 1]).
 
-    def __init__(self, pixels: np.ndarray) -> None:
+    ``samples8``, optional, are the same pixels as uint8 samples (an 8-bit source's own,
+    see :attr:`imgdelta.LoadedImage.samples8`): the 8-bit views then start from them
+    instead of rounding the floats, which gives the same values sooner.
+    """
+
+    def __init__(self, pixels: np.ndarray, samples8: np.ndarray | None = None) -> None:
         if pixels.ndim != 3 or pixels.shape[2] not in (1, 3):
             raise ValueError(f"expected an (H, W, 1) or (H, W, 3) array, got shape {pixels.shape}")
+        if samples8 is not None and (samples8.dtype != np.uint8 or samples8.shape != pixels.shape):
+            raise ValueError(f"samples8 must be uint8 of shape {pixels.shape}, got {samples8.dtype} {samples8.shape}")
         self.pixels = pixels
+        self.samples8 = samples8
         self._memo: dict[str, object] = {}
 
     def memo(self, key: str, compute):
@@ -62,35 +61,37 @@ class Features:
 
     @cached_property
     def luma8(self) -> np.ndarray:
-        """Luminance rounded to 8 bits, uint8 (H, W): :attr:`luma` rounded half up."""
-        if "luma" in self.__dict__ or self.is_gray or self.pixels.dtype != np.float32:
-            return _to_uint8(self.luma)
-        # a band of rows at a time: the float luminance of a whole 1080p frame is 8 MB of
-        # fresh memory, and faulting it in costs more than computing it
-        height, width = self.shape
-        out = np.empty((height, width), np.uint8)
-        band = np.empty((min(height, _LUMA8_ROWS), width), np.float32)
-        for top in range(0, height, _LUMA8_ROWS):
-            rows = self.pixels[top : top + _LUMA8_ROWS]
-            luma = luminance(rows, band[: rows.shape[0]])
-            luma *= np.float32(255.0)
-            luma += np.float32(0.5)
-            np.copyto(out[top : top + rows.shape[0]], luma, casting="unsafe")
-        return out
+        """8-bit luminance, uint8 (H, W): OpenCV's gray of :attr:`pixels8`.
+
+        ``cv2.cvtColor(pixels8, cv2.COLOR_RGB2GRAY)``, BT.601 weights in 14-bit fixed
+        point, so 8-bit work (edges, histograms, flow) sees the gray image an OpenCV user
+        gets from the same picture. It is within one level of :attr:`luma` x 255.
+        """
+        import cv2
+
+        if self.is_gray:
+            return self.pixels8[:, :, 0]
+        return cv2.cvtColor(self.pixels8, cv2.COLOR_RGB2GRAY)
 
     @cached_property
     def pixels8(self) -> np.ndarray:
-        """The pixels rounded to 8 bits, uint8 (H, W, C): exact for 8-bit sources."""
-        return _to_uint8(self.pixels)
+        """The pixels as uint8 (H, W, C): :attr:`samples8` when given, else rounded to nearest."""
+        import cv2
+
+        if self.samples8 is not None:
+            return np.ascontiguousarray(self.samples8)
+        # OpenCV's saturating conversion is four times NumPy's; it rounds ties to even,
+        # which an 8-bit source (every value within float32 rounding of k / 255) never has
+        rounded = cv2.convertScaleAbs(np.ascontiguousarray(self.pixels), alpha=255.0)
+        return rounded.reshape(self.pixels.shape)
 
     @cached_property
     def rgba8(self) -> np.ndarray:
         """Opaque RGBA, uint8 (H, W, 4), the layout pixelmatch works on."""
-        height, width = self.shape
-        out = np.empty((height, width, 4), np.uint8)
-        out[:, :, :3] = self.pixels8
-        out[:, :, 3] = 255
-        return out
+        import cv2
+
+        data = self.pixels8
+        return cv2.cvtColor(data, cv2.COLOR_GRAY2RGBA if self.is_gray else cv2.COLOR_RGB2RGBA)
 
     def pil8(self):
         """A Pillow image of the 8-bit pixels (mode L or RGB), for Pillow-defined algorithms."""

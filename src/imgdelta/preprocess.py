@@ -112,12 +112,16 @@ class PreparedPair:
     """Two same-shape float32 arrays in [0, 1] and the pixels that count.
 
     ``mask`` is a bool (H, W) array, True where pixels are compared, or None for all.
+    ``a8`` and ``b8`` are the same pixels as the decoder's uint8 samples, where the steps
+    only cut or copied them (see :attr:`LoadedImage.samples8`), else None.
     """
 
     a: np.ndarray
     b: np.ndarray
     mask: np.ndarray | None
     alignment: Alignment | None = None
+    a8: np.ndarray | None = None
+    b8: np.ndarray | None = None
 
 
 _RECT_RE = re.compile(r"^\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*$")
@@ -303,11 +307,14 @@ def prepare_pair(a: LoadedImage, b: LoadedImage, options: Preprocess = Preproces
         A rectangle outside the image, a mask of the wrong size, a failed alignment.
     """
     pa, pb = a.pixels, b.pixels
+    sa, sb = a.samples8, b.samples8
     if pa.shape[2] != pb.shape[2]:
         # one gray, one colour: compare in colour, a gray image is equal in R, G and B
-        pa = np.repeat(pa, 3, axis=2) if pa.shape[2] == 1 else pa
-        pb = np.repeat(pb, 3, axis=2) if pb.shape[2] == 1 else pb
-    pa, pb = _match_sizes(pa, pb, options.resize, (a.source, b.source))
+        pa, sa = (_colour(pa), _colour(sa)) if pa.shape[2] == 1 else (pa, sa)
+        pb, sb = (_colour(pb), _colour(sb)) if pb.shape[2] == 1 else (pb, sb)
+    sized_a, sized_b = _match_sizes(pa, pb, options.resize, (a.source, b.source))
+    sa, sb = _samples_of(sized_a, pa, sa), _samples_of(sized_b, pb, sb)
+    pa, pb = sized_a, sized_b
     height, width = pa.shape[:2]
 
     mask = None
@@ -322,7 +329,12 @@ def prepare_pair(a: LoadedImage, b: LoadedImage, options: Preprocess = Preproces
     if options.crop is not None:
         rows, cols = _clip_rect(options.crop, width, height, "crop")
         pa, pb = pa[rows, cols], pb[rows, cols]
+        sa = sa[rows, cols] if sa is not None else None
+        sb = sb[rows, cols] if sb is not None else None
         mask = mask[rows, cols] if mask is not None else None
+    # every later step computes new values; where one leaves an image as it was, the
+    # image keeps its samples
+    before_a, before_b = pa, pb
 
     alignment = None
     if options.align is not None:
@@ -348,4 +360,26 @@ def prepare_pair(a: LoadedImage, b: LoadedImage, options: Preprocess = Preproces
         raise OptionError("the mask, ignore regions and crop leave no pixel to compare")
     if mask is not None and mask.all():
         mask = None
-    return PreparedPair(a=pa, b=pb, mask=mask, alignment=alignment)
+    return PreparedPair(
+        a=pa,
+        b=pb,
+        mask=mask,
+        alignment=alignment,
+        a8=sa if pa is before_a else None,
+        b8=sb if pb is before_b else None,
+    )
+
+
+def _colour(values: np.ndarray | None) -> np.ndarray | None:
+    """A gray (H, W, 1) image as equal R, G and B."""
+    return np.repeat(values, 3, axis=2) if values is not None else None
+
+
+def _samples_of(sized: np.ndarray, original: np.ndarray, samples: np.ndarray | None) -> np.ndarray | None:
+    """The 8-bit samples of ``sized``, what :func:`_match_sizes` made of ``original``:
+    the same image or its top-left corner keeps them, a resized one has none."""
+    if sized is original:
+        return samples
+    if samples is None or not np.shares_memory(sized, original):
+        return None
+    return samples[: sized.shape[0], : sized.shape[1]]

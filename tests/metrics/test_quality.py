@@ -273,6 +273,24 @@ def test_uqi_of_8bit_levels_equals_uqi_of_16bit_moments(pairs):
         sixteen = _ours(a.astype(np.uint16) * 256, b.astype(np.uint16) * 256, "uqi", data_range=65535)
         assert eight == pytest.approx(sixteen, abs=1e-7), label
 
+def test_uqi_of_decoder_samples_equals_uqi_of_float_pixels(pairs):
+    """uint8 input is measured straight from its samples; the same pixels given as floats
+    are found to be 8-bit levels and must give exactly the same index, masked too."""
+    from imgdelta.features import FeaturePair, Features
+    from imgdelta.metrics import MetricOptions
+    from imgdelta.pipeline import measure
+
+    mask = np.ones((176, 208), bool)
+    mask[40:90, 60:150] = False
+    for label, a, b in pairs[::3]:
+        loaded = [imgdelta.load_image(x) for x in (a, b)]
+        assert all(image.samples8 is not None for image in loaded)
+        for keep in (None, mask):
+            from_samples = measure(FeaturePair(*(Features(i.pixels, i.samples8) for i in loaded), keep), ["uqi"], MetricOptions())
+            from_floats = measure(FeaturePair(*(Features(i.pixels) for i in loaded), keep), ["uqi"], MetricOptions())
+            assert from_samples["uqi"] == from_floats["uqi"], label
+
+
 def _both_flat_share(a: np.ndarray, b: np.ndarray) -> float:
     """Share of pixels (and channels) whose 8 x 8 window holds no Laplacian detail in
     either image and the same values in both: sewar's window placement, zeros outside

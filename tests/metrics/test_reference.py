@@ -128,11 +128,8 @@ def test_histogram_distances_match_opencv_compare_hist(photo_pairs):
     import cv2
 
     def hist(image):
-        # the binning is imgdelta's definition (its luminance rounded to 8 bits, checked
-        # against float64 BT.601 in test_luminance_matches_float64_bt601); the distances
-        # between the histograms are OpenCV's
-        pixels = (image.astype(np.float32) / np.float32(255))
-        luma8 = Features(pixels[..., None] if pixels.ndim == 2 else pixels).luma8
+        # an OpenCV user's gray image and histogram, and OpenCV's distances between them
+        luma8 = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         h = cv2.calcHist([luma8], [0], None, [256], [0, 256])
         return h / h.sum()
 

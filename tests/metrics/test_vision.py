@@ -39,8 +39,10 @@ def _luma(image: np.ndarray) -> np.ndarray:
 
 
 def _luma8(image: np.ndarray) -> np.ndarray:
-    pixels = image.astype(np.float32) / np.float32(255)
-    return Features(pixels[..., None] if pixels.ndim == 2 else pixels).luma8
+    """The gray image an OpenCV user makes of a uint8 photo."""
+    import cv2
+
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
 def _shifted(name: str, size: int, dx: int, dy: int) -> tuple[np.ndarray, np.ndarray]:

@@ -41,8 +41,10 @@ def _measure(a, b, names, **kwargs) -> dict:
 
 
 def _luma8(image: np.ndarray) -> np.ndarray:
-    pixels = image.astype(np.float32) / np.float32(255)
-    return Features(pixels[..., None] if pixels.ndim == 2 else pixels).luma8
+    """The gray image an OpenCV user makes of a uint8 photo."""
+    import cv2
+
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
 def _noisy(image: np.ndarray, sigma: float, seed: int = 4) -> np.ndarray:

@@ -72,6 +72,10 @@ class LoadedImage:
         File format (``"JPEG"``, ``"PNG"``...), None for in-memory images.
     scale : float
         Decoded width over the file's width: below 1 when a reduced JPEG decode was asked.
+    samples8 : numpy.ndarray or None
+        uint8, the shape of ``pixels``: the decoder's own 8-bit samples, kept so that
+        8-bit work needs no rounding; None when the source had other depths or alpha was
+        composited.
     """
 
     pixels: np.ndarray
@@ -82,6 +86,7 @@ class LoadedImage:
     orientation: int = 1
     format: str | None = None
     scale: float = 1.0
+    samples8: np.ndarray | None = None
 
     @property
     def height(self) -> int:
@@ -350,7 +355,7 @@ def _grayed(loaded: LoadedImage, gray: bool) -> LoadedImage:
 
     luma = cv2.cvtColor(np.ascontiguousarray(loaded.pixels), cv2.COLOR_RGB2GRAY)[:, :, None]
     luma.setflags(write=False)
-    return replace(loaded, pixels=luma)
+    return replace(loaded, pixels=luma, samples8=None)
 
 
 def _decode(data: bytes, source: str, background, max_pixels: int | None, draft_size: int | None = None, gray: bool = False) -> LoadedImage:
@@ -420,7 +425,7 @@ def _decode_quietly(
     reduced = _reduced_jpeg(data, pil, scale) if not gray else None
     if reduced is not None:
         rgb = _apply_orientation(reduced, orientation)
-        return replace(_assemble(_to_unit(rgb, 255.0), background, 8, "RGB", source, orientation, fmt), scale=scale)
+        return replace(_assemble(_to_unit(rgb, 255.0), background, 8, "RGB", source, orientation, fmt, rgb), scale=scale)
     _load(pil, source)
     try:
         loaded = _from_pil(pil, source, background, orientation=orientation, fmt=fmt)
@@ -578,24 +583,23 @@ def _from_pil(pil, source: str, background, *, orientation: int, fmt) -> LoadedI
         pil = ImageOps.exif_transpose(pil)
     mode = pil.mode
     if mode == "1":
-        array = _to_unit(np.asarray(pil.convert("L")), 255.0)
-        return _assemble(array, background, 1, mode, source, orientation, fmt)
+        samples = np.asarray(pil.convert("L"))
+        return _assemble(_to_unit(samples, 255.0), background, 1, mode, source, orientation, fmt, samples)
     if mode in ("L", "RGB") and pil.info.get("transparency") is not None:
         # A PNG colour key (tRNS): pixels of that value are transparent. OpenCV honours it
         # for 16-bit colour files, so must we, for the same picture at 8 bits.
-        array = _to_unit(np.asarray(pil.convert(mode + "A")), 255.0)
-        return _assemble(array, background, 8, mode, source, orientation, fmt)
+        samples = np.asarray(pil.convert(mode + "A"))
+        return _assemble(_to_unit(samples, 255.0), background, 8, mode, source, orientation, fmt, samples)
     if mode in ("L", "LA", "RGB", "RGBA"):
-        array = _to_unit(np.asarray(pil), 255.0)
-        return _assemble(array, background, 8, mode, source, orientation, fmt)
+        samples = np.asarray(pil)
+        return _assemble(_to_unit(samples, 255.0), background, 8, mode, source, orientation, fmt, samples)
     if mode in ("P", "PA"):
         has_alpha = mode == "PA" or "transparency" in pil.info
-        target = "RGBA" if has_alpha else "RGB"
-        array = _to_unit(np.asarray(pil.convert(target)), 255.0)
-        return _assemble(array, background, 8, mode, source, orientation, fmt)
+        samples = np.asarray(pil.convert("RGBA" if has_alpha else "RGB"))
+        return _assemble(_to_unit(samples, 255.0), background, 8, mode, source, orientation, fmt, samples)
     if mode in ("CMYK", "YCbCr", "LAB", "HSV"):
-        array = _to_unit(np.asarray(pil.convert("RGB")), 255.0)
-        return _assemble(array, background, 8, mode, source, orientation, fmt)
+        samples = np.asarray(pil.convert("RGB"))
+        return _assemble(_to_unit(samples, 255.0), background, 8, mode, source, orientation, fmt, samples)
     if mode.startswith("I;16") or mode == "I":
         raw = np.asarray(pil)
         if mode == "I":
@@ -619,15 +623,23 @@ def _from_pil(pil, source: str, background, *, orientation: int, fmt) -> LoadedI
     raise InputError(f"{source}: pixel mode {mode} is not supported")
 
 
-def _assemble(array: np.ndarray, background, bit_depth, mode, source, orientation, fmt) -> LoadedImage:
-    """Split alpha from colour and composite; ``array`` is float32 in [0, 1]."""
+def _assemble(
+    array: np.ndarray, background, bit_depth, mode, source, orientation, fmt, samples8: np.ndarray | None = None
+) -> LoadedImage:
+    """Split alpha from colour and composite; ``array`` is float32 in [0, 1].
+
+    ``samples8``, the uint8 samples ``array`` was made from, are kept wherever the pixels
+    are still exactly those samples.
+    """
     if array.ndim == 2:
         array = array[:, :, None]
+        samples8 = samples8[:, :, None] if samples8 is not None else None
     channels = array.shape[2]
     alpha = None
     if channels in (2, 4):
         alpha = np.ascontiguousarray(array[:, :, -1])
         color = array[:, :, :-1]
+        samples8 = np.ascontiguousarray(samples8[:, :, :-1]) if samples8 is not None and background is None else None
         if background is not None:
             if color.shape[2] == 1 and len(set(background)) == 1:
                 bg = np.float32(background[0])
@@ -643,6 +655,9 @@ def _assemble(array: np.ndarray, background, bit_depth, mode, source, orientatio
     array.setflags(write=False)
     if alpha is not None:
         alpha.setflags(write=False)
+    if samples8 is not None:
+        samples8 = np.ascontiguousarray(samples8)
+        samples8.setflags(write=False)
     return LoadedImage(
         pixels=array,
         alpha=alpha,
@@ -651,6 +666,7 @@ def _assemble(array: np.ndarray, background, bit_depth, mode, source, orientatio
         source=source,
         orientation=orientation,
         format=fmt,
+        samples8=samples8,
     )
 
 
@@ -684,4 +700,6 @@ def _from_array(array: np.ndarray, data_range: float | None, background, source:
     scaled = np.clip(scaled, 0.0, 1.0).astype(np.float32)
     bits = max(1, int(np.ceil(np.log2(float(data_range) + 1)))) if array.dtype.kind in "ui" else 32
     mode = "L" if array.ndim == 2 else {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[array.shape[2]]
-    return _assemble(scaled, background, bits, mode, source, 1, None)
+    # a copy: the caller may go on writing into the array it passed
+    samples8 = array.copy() if array.dtype == np.uint8 else None
+    return _assemble(scaled, background, bits, mode, source, 1, None, samples8)

@@ -261,6 +261,11 @@ def uqi_map(x: np.ndarray, y: np.ndarray, scratch: Scratch | None = None) -> lis
     return [_uqi_map_float(x, y)]
 
 
+def uqi_map_levels(x: np.ndarray, y: np.ndarray, scratch: Scratch | None = None) -> list[np.ndarray]:
+    """:func:`uqi_map` of 8-bit data given as its uint8 levels."""
+    return [_uqi_map_levels(x, y, scratch or Scratch())]
+
+
 def _levels8(values: np.ndarray, scratch: Scratch, name: str) -> np.ndarray | None:
     """The 8-bit levels ``k`` of ``values`` (uint8) when every value is ``float32(k / 255)``,
     else None."""

@@ -37,6 +37,7 @@ from ._quality_kernels import (
     ssim_and_cs,
     strip_sums,
     uqi_map,
+    uqi_map_levels,
     valid_crop,
     vif_sums,
     vif_window,
@@ -49,32 +50,34 @@ PSNR_B_LOWEST = -10.0 * math.log10(2.0)
 ERGAS_RATIO = 0.25
 
 
-def _image(features: Features) -> np.ndarray:
-    """The pixels as OpenCV takes them: (H, W, 3) for colour, (H, W) for one channel."""
-    pixels = features.pixels
+def _image(features: Features, samples: bool = False) -> np.ndarray:
+    """The pixels (with ``samples``, the 8-bit samples) as OpenCV takes them: (H, W, 3)
+    for colour, (H, W) for one channel."""
+    pixels = features.samples8 if samples else features.pixels
     return np.ascontiguousarray(pixels[:, :, 0] if features.is_gray else pixels)
 
 
-def _images(pair: FeaturePair) -> tuple[np.ndarray, np.ndarray]:
+def _images(pair: FeaturePair, samples: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Both images, the second with its ignored pixels taken from the first.
 
     Windowed metrics then see no difference from ignored pixels, not even in the windows
     of kept pixels next to them.
     """
-    a = _image(pair.a)
-    b = _image(pair.b)
+    a = _image(pair.a, samples)
+    b = _image(pair.b, samples)
     if pair.mask is not None:
         b = np.where(pair.mask if b.ndim == 2 else pair.mask[:, :, None], b, a)
     return a, b
 
 
-def _windowed_mean(compute, pair: FeaturePair, window: int, reach: int, scratch: bool = False) -> float:
+def _windowed_mean(compute, pair: FeaturePair, window: int, reach: int, scratch: bool = False, samples: bool = False) -> float:
     """Mean of a per-window map over the windows inside the image (sewar's crop of
     ``round(window / 2)`` on every side) and the kept pixels, over all channels.
 
     A mask that keeps no pixel of that inner part falls back to its kept pixels anywhere.
+    ``samples`` measures the images' 8-bit samples instead of their float pixels.
     """
-    a, b = _images(pair)
+    a, b = _images(pair, samples)
     crop = valid_crop(a.shape, int(round(window / 2)))
     keep = pair.mask
     if keep is not None and not keep[crop].any():
@@ -180,7 +183,10 @@ def universal_quality_index(pair: FeaturePair, options: MetricOptions) -> float:
     sigma 20 levels). Images narrower than 9 pixels are measured over every window,
     borders mirrored.
     """
-    value = _windowed_mean(uqi_map, pair, UQI_WINDOW, UQI_WINDOW // 2, scratch=True)
+    if pair.a.samples8 is not None and pair.b.samples8 is not None:
+        value = _windowed_mean(uqi_map_levels, pair, UQI_WINDOW, UQI_WINDOW // 2, scratch=True, samples=True)
+    else:
+        value = _windowed_mean(uqi_map, pair, UQI_WINDOW, UQI_WINDOW // 2, scratch=True)
     return min(max(value, -1.0), 1.0)
 
 

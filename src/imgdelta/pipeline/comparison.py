@@ -123,8 +123,10 @@ def _unmasked_pair(pair: FeaturePair) -> FeaturePair:
     """
     if pair.mask is None:
         return pair
-    b = np.where(pair.mask[:, :, None], pair.b.pixels, pair.a.pixels)
-    return FeaturePair(pair.a, Features(b), None)
+    keep = pair.mask[:, :, None]
+    b = np.where(keep, pair.b.pixels, pair.a.pixels)
+    b8 = np.where(keep, pair.b.samples8, pair.a.samples8) if pair.a.samples8 is not None and pair.b.samples8 is not None else None
+    return FeaturePair(pair.a, Features(b, b8), None)
 
 
 def measure(pair: FeaturePair, names: Iterable[str], options: MetricOptions) -> dict[str, float]:
@@ -202,7 +204,7 @@ def compare(
     first = load_image(a, alpha=alpha, data_range=data_range, max_pixels=max_pixels)
     second = load_image(b, alpha=alpha, data_range=data_range, max_pixels=max_pixels)
     prepared = prepare_pair(first, second, preprocess)
-    pair = FeaturePair(Features(prepared.a), Features(prepared.b), prepared.mask)
+    pair = FeaturePair(Features(prepared.a, prepared.a8), Features(prepared.b, prepared.b8), prepared.mask)
     values = measure(pair, names, options)
     verdict = None
     if tolerance is not None and tolerance.active:

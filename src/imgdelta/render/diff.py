@@ -79,7 +79,7 @@ def _pixelmatch(result: Difference) -> np.ndarray:
     from ..features import Features
     from ..metrics._pixelmatch import ANTIALIASED, DIFFERENT, classify
 
-    first, second = Features(result.a.pixels), Features(result.b.pixels)
+    first, second = (Features(image.pixels, image.samples8) for image in (result.a, result.b))
     labels = classify(first.rgba8, second.rgba8, threshold=0.1)
     image = _faded(result.a.pixels)
     brighter = second.luma > first.luma
