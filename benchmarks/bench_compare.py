@@ -7,7 +7,8 @@
 The catalogue rows time each metric on the 1080p pair beside its reference implementation
 (cases listed in ``benchmarks/peers_*.py``), with the absolute difference of the values.
 
-Kernels are timed in this process (best of several runs, peers and imgdelta alternating);
+Kernels are timed in this process (best of several runs; in the catalogue, the runs of
+imgdelta and of the peer take turns);
 whole commands are timed as fresh processes, the way users run them (median of several).
 Test pairs are made from a real photo (scikit-image's astronaut, upscaled): the second image
 is re-encoded at another JPEG quality, with an object pasted in. Needs the test extras
@@ -82,6 +83,24 @@ def process_ms(argv: list[str], repeat: int) -> tuple[float, str]:
         times.append(time.perf_counter() - start)
         out = done.stdout
     return statistics.median(times) * 1000, out
+
+
+def best_ms_alternating(ours, peer, repeat: int, peer_repeat: int) -> tuple[float, object, float, object]:
+    """``best_ms`` of both, their runs taking turns (each warmed once first), so that a
+    busy spell of the machine slows both sides rather than one."""
+    ours_result, peer_result = ours(), peer()
+    ours_times: list[float] = []
+    peer_times: list[float] = []
+    for i in range(max(repeat, peer_repeat)):
+        if i < repeat:
+            start = time.perf_counter()
+            ours_result = ours()
+            ours_times.append(time.perf_counter() - start)
+        if i < peer_repeat:
+            start = time.perf_counter()
+            peer_result = peer()
+            peer_times.append(time.perf_counter() - start)
+    return min(ours_times) * 1000, ours_result, min(peer_times) * 1000, peer_result
 
 
 def row(task: str, ours: float, peer: float, peer_name: str, agree: str) -> list[str]:
@@ -189,8 +208,7 @@ def catalogue(path_a: Path, path_b: Path, only: list[str]) -> list[list[str]]:
                 # fresh Features each time: nothing derived is shared between runs
                 return measure(FeaturePair(Features(a, a8), Features(b, b8)), [case.metric], options)[case.metric]
 
-            ours, value = best_ms(ours_once, case.repeat)
-            peer, expected = best_ms(lambda: case.run(a8, b8), case.peer_repeat)
+            ours, value, peer, expected = best_ms_alternating(ours_once, lambda: case.run(a8, b8), case.repeat, case.peer_repeat)
             rows.append(row(f"{case.metric}, 1080p", ours, peer, case.peer, case.agreement(value, expected)))
     return rows
 
