@@ -6,6 +6,9 @@ import ast
 import pkgutil
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 import imgdelta
 
 PACKAGE = Path(imgdelta.__file__).parent
@@ -105,3 +108,16 @@ def test_no_public_name_is_shadowed_by_a_module_of_the_same_name():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_compare_takes_metric_names_as_the_command_line_does():
+    a = np.zeros((8, 8), np.uint8)
+    b = a.copy()
+    b[2:4, 2:4] = 200
+    assert list(imgdelta.compare(a, b, metrics="ssim").metrics) == ["ssim"]
+    assert list(imgdelta.compare(a, b, metrics="mae, psnr,mae").metrics) == ["mae", "psnr"]
+    assert list(imgdelta.compare(a, b, metrics=["rmse", "max_abs,mae"]).metrics) == ["rmse", "max_abs", "mae"]
+    every = imgdelta.compare(a, b, metrics="all").metrics
+    assert set(imgdelta.available_metrics()) <= set(every)
+    with pytest.raises(imgdelta.OptionError, match="no metric chosen"):
+        imgdelta.compare(a, b, metrics=" , ")

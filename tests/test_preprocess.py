@@ -51,6 +51,32 @@ def test_every_metric_respects_ignored_regions(name, scene):
     assert result.compared_pixels == 320 * 240 - 80 * 50
 
 
+@pytest.mark.parametrize("options", [{"blur": 2.0}, {"thumbnail": 64}, {"blur": 1.0, "thumbnail": 100}])
+def test_ignored_regions_do_not_spread_through_blur_or_shrinking(options, scene):
+    # the change lies only inside the ignored rectangle; blurring or shrinking B before its
+    # ignored pixels are taken from A would carry it into the pixels around it
+    b = scene.copy()
+    b[103:131, 102:139] = (255, 0, 0)
+    ignore = Preprocess(ignore=((102, 103, 37, 28),), **options)
+    result = imgdelta.compare(scene, b, metrics=["max_abs", "pixelmatch", "ssim"], preprocess=ignore)
+    assert result.identical and result.metrics["max_abs"] == 0 and result.metrics["pixelmatch"] == 0
+    # outside the rectangle a change still counts
+    b[10:20, 10:20] = 0
+    assert not imgdelta.compare(scene, b, metrics=["max_abs"], preprocess=ignore).identical
+
+
+def test_alignment_of_pictures_too_small_or_identical(scene):
+    for shape in ((9, 1), (1, 9), (50, 1)):
+        with pytest.raises(imgdelta.OptionError, match="--align needs pictures at least 2 pixels"):
+            imgdelta.compare(np.zeros(shape, np.uint8), np.zeros(shape, np.uint8), preprocess=Preprocess(align="phase"))
+    with pytest.raises(imgdelta.OptionError, match="--align needs"):
+        imgdelta.compare(scene, scene, preprocess=Preprocess(crop=(10, 10, 1, 50), align="phase"))
+    black = np.zeros((32, 32), np.uint8)
+    for method in ("phase", "ecc"):
+        result = imgdelta.compare(black, black, preprocess=Preprocess(align=method))
+        assert result.identical and (result.alignment.dx, result.alignment.dy) == (0.0, 0.0)
+
+
 def test_mask_image_file(scene, tmp_path):
     mask = np.full(scene.shape[:2], 255, np.uint8)
     mask[:, :100] = 0

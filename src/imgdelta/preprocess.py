@@ -229,6 +229,11 @@ def _align(a: np.ndarray, b: np.ndarray, method: str, mask: np.ndarray | None):
     ya = luminance(a).astype(np.float32)
     yb = luminance(b).astype(np.float32)
     height, width = ya.shape
+    if min(height, width) < 2:
+        raise OptionError(f"--align needs pictures at least 2 pixels wide and high; these are {width}x{height}")
+    if np.array_equal(ya, yb):
+        # nothing to find, and flat pictures would leave ECC nothing to converge on
+        return b, mask, Alignment(method=method, dx=0.0, dy=0.0, confidence=1.0)
     if method == "phase":
         window = cv2.createHanningWindow((width, height), cv2.CV_32F) if min(width, height) > 2 else None
         (dx, dy), response = cv2.phaseCorrelate(ya, yb, window)
@@ -342,6 +347,11 @@ def prepare_pair(a: LoadedImage, b: LoadedImage, options: Preprocess = Preproces
 
     if options.grayscale and pa.shape[2] == 3:
         pa, pb = _channels_to_gray(pa), _channels_to_gray(pb)
+
+    if mask is not None and (options.thumbnail is not None or options.blur > 0):
+        # shrinking and blurring mix neighbours: B's ignored pixels must be A's first, or a
+        # change there would spread into the pixels around it that count
+        pb = np.where(mask[:, :, None], pb, pa)
 
     if options.thumbnail is not None:
         h, w = pa.shape[:2]

@@ -135,3 +135,23 @@ def test_16_bit_difference_below_8_bit_resolution_is_seen(tmp_path, capsys):
     Image.fromarray(b).save(tmp_path / "b.png")
     main(["compare", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--json", "--metric", "max_abs"])
     assert json.loads(capsys.readouterr().out)["metrics"]["max_abs"] == pytest.approx(1 / 65535, rel=1e-3)
+
+
+def test_diff_out_is_written_whenever_the_images_differ(tmp_path, capsys):
+    white = np.full((128, 128, 3), 255, np.uint8)
+    line = white.copy()
+    line[60:62, 20:110] = 0  # two pixels thick: under the size diff draws a region around
+    Image.fromarray(white).save(tmp_path / "white.png")
+    Image.fromarray(line).save(tmp_path / "line.png")
+    boxed = white.copy()
+    boxed[30:70, 30:80] = 0
+    Image.fromarray(boxed).save(tmp_path / "boxed.png")
+
+    assert main(["compare", str(tmp_path / "white.png"), str(tmp_path / "line.png"), "--diff-out", str(tmp_path / "d1.png")]) == 0
+    with Image.open(tmp_path / "d1.png") as picture:
+        assert picture.size == (128, 128)
+    assert "d1.png marks nothing: no changed region" in capsys.readouterr().err
+    assert main(["compare", str(tmp_path / "white.png"), str(tmp_path / "boxed.png"), "--diff-out", str(tmp_path / "d2.png")]) == 0
+    assert (tmp_path / "d2.png").exists() and capsys.readouterr().err == ""
+    assert main(["compare", str(tmp_path / "white.png"), str(tmp_path / "white.png"), "--diff-out", str(tmp_path / "d3.png")]) == 0
+    assert not (tmp_path / "d3.png").exists()

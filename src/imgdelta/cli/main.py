@@ -201,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("a", metavar="A", nargs="?", help="first image (the reference); with --background, the image to test")
     compare.add_argument("b", metavar="B", nargs="?", help="second image (left out with --background)")
     compare.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    compare.add_argument("--diff-out", metavar="FILE", help="also write a diff picture (as 'imgdelta diff' draws it) when they differ")
+    compare.add_argument("--diff-out", metavar="FILE", help="also write a diff picture (as 'imgdelta diff' draws it) when they are not identical")
     _add_metric_options(compare)
     _add_background_options(compare)
     _add_preprocess_options(compare)
@@ -285,14 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _metric_names(values: Sequence[str]) -> list[str] | None:
-    from ..metrics import available_metrics
+    from ..metrics import metric_names
 
-    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
-    if not names:
-        return None
-    if "all" in names:
-        return list(available_metrics())
-    return names
+    return metric_names(values) or None
 
 
 def _preprocess(args: argparse.Namespace):
@@ -354,8 +349,12 @@ def _run_compare(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         max_pixels=args.max_pixels or DEFAULT_MAX_PIXELS,
     )
-    if args.diff_out:
-        _write_diff(args.a, args.b, args.diff_out, "heatmap", always=False, alpha=args.alpha, max_pixels=args.max_pixels)
+    if args.diff_out and not result.identical:
+        # written whenever the comparison saw a difference, also one too small or too
+        # global for diff to draw a region around, so that the file is never silently missing
+        drawn = _write_diff(args.a, args.b, args.diff_out, "heatmap", always=True, alpha=args.alpha, max_pixels=args.max_pixels)
+        if not drawn.regions:
+            print(f"imgdelta compare: {args.diff_out} marks nothing: {drawn.summary}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_dict(), allow_nan=False))
     else:

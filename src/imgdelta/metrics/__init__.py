@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Mapping
+from typing import Callable, Iterable, Literal, Mapping
 
 from ..errors import OptionError, UnknownMetricError
 from ..features import FeaturePair
@@ -35,6 +35,7 @@ __all__ = [
     "MetricOptions",
     "available_metrics",
     "get_metric",
+    "metric_names",
     "register",
 ]
 
@@ -120,7 +121,10 @@ class Metric:
         Whether ``compute`` honours a mask itself. For metrics that cannot (hashes, file
         sizes), the pipeline makes ignored pixels of the second image equal to the first's.
     symmetric : bool
-        Whether swapping the two images leaves the value unchanged.
+        Whether swapping the two images leaves the value unchanged. With a mask or ignored
+        regions, metrics that look past single pixels (windows, hashes, descriptors) see
+        the second image's ignored pixels taken from the first, so swapping the images
+        changes what fills them, and the value may change with it.
     parent : str or None
         For a further figure of a metric registered with ``figures``: that metric's name.
     figures : tuple of str
@@ -250,6 +254,16 @@ def available_metrics() -> dict[str, Metric]:
     """All registered metrics by name, sorted."""
     _load_all()
     return dict(sorted(_REGISTRY.items()))
+
+
+def metric_names(metrics: str | Iterable[str]) -> list[str]:
+    """The names in ``metrics``: one string or several, each a name or comma-separated
+    names; ``"all"`` stands for every registered metric. Order kept, repeats dropped."""
+    values = [metrics] if isinstance(metrics, str) else list(metrics)
+    names = [name.strip() for value in values for name in str(value).split(",") if name.strip()]
+    if "all" in names:
+        return list(available_metrics())
+    return list(dict.fromkeys(names))
 
 
 def get_metric(name: str) -> Metric:

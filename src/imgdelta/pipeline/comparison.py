@@ -12,7 +12,7 @@ from ..decide.verdict import Tolerance, Verdict, judge
 from ..errors import OptionError
 from ..features import Features, FeaturePair
 from ..io.images import DEFAULT_MAX_PIXELS, ImageInput, load_image
-from ..metrics import DEFAULT_METRICS, MetricOptions, get_metric
+from ..metrics import DEFAULT_METRICS, MetricOptions, get_metric, metric_names
 from ..preprocess import Alignment, Preprocess, prepare_pair
 
 __all__ = ["Comparison", "WorstPixel", "compare", "json_number"]
@@ -173,8 +173,9 @@ def compare(
     ----------
     a, b : path, bytes, PIL image, NumPy array or LoadedImage
         The images. Arrays other than uint8 need ``data_range``.
-    metrics : iterable of str, optional
-        Metric names (see :func:`imgdelta.available_metrics`); defaults to
+    metrics : str or iterable of str, optional
+        Metric names (see :func:`imgdelta.available_metrics`), each string a name or
+        comma-separated names, ``"all"`` for every metric; defaults to
         :data:`imgdelta.metrics.DEFAULT_METRICS`. Rules in ``tolerance`` add the metrics
         they name.
     preprocess : Preprocess
@@ -194,7 +195,7 @@ def compare(
     -------
     Comparison
     """
-    names = list(dict.fromkeys(metrics if metrics is not None else DEFAULT_METRICS))
+    names = metric_names(metrics if metrics is not None else DEFAULT_METRICS)
     if tolerance is not None:
         names += [rule.metric for rule in tolerance.rules if rule.metric not in names]
     if not names:
