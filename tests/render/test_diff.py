@@ -162,3 +162,48 @@ def test_arrays_that_need_a_data_range_get_the_filter_judgement_too():
     document = diff(base, changed, data_range=65535).to_dict()
     assert document["changed"] is True and document["filter_keep"] is True
     assert document["filter_reason"].startswith("changed ")
+
+
+def test_the_pixelmatch_rule_finds_what_the_detector_leaves_out(tmp_path):
+    """Rendered output: a line two pixels thick, a single pixel and a changed digit are
+    differences, though the change detector (made for camera frames) lets a change a pixel
+    or two across go. The pixelmatch rule counts exactly the pixels pixelmatch counts."""
+    from PIL import ImageDraw
+
+    import imgdelta
+
+    white = np.full((120, 200, 3), 255, np.uint8)
+    line = white.copy()
+    line[60:62, 20:180] = 0
+    spot = white.copy()
+    spot[10, 30] = (200, 0, 0)
+    text_a, text_b = (Image.fromarray(white.copy()) for _ in range(2))
+    ImageDraw.Draw(text_a).text((20, 90), "1,234.50", fill=(0, 0, 0))
+    ImageDraw.Draw(text_b).text((20, 90), "1,284.50", fill=(0, 0, 0))
+    for label, changed, box in (
+        ("line", line, (20, 60, 180, 62)),
+        ("spot", spot, (30, 10, 31, 11)),
+        ("digit", np.asarray(text_b), None),
+    ):
+        before = np.asarray(text_a) if label == "digit" else white
+        assert diff(before, changed).regions == [], label
+        found = diff(before, changed, rule="pixelmatch")
+        assert len(found.regions) == 1 and found.rule == "pixelmatch", label
+        counted = imgdelta.compare(before, changed, metrics=["pixelmatch"]).metrics["pixelmatch"]
+        assert int(found.changed.sum()) == counted > 0, label
+        if box is not None:
+            assert found.regions[0].box == box, label
+    assert diff(white, white, rule="pixelmatch").regions == []
+    with pytest.raises(imgdelta.OptionError, match="rule 'exact'"):
+        diff(white, line, rule="exact")
+
+    Image.fromarray(white).save(tmp_path / "white.png")
+    Image.fromarray(line).save(tmp_path / "line.png")
+    by_default = run("diff", str(tmp_path / "white.png"), str(tmp_path / "line.png"), "--json")
+    assert by_default.returncode == 0 and json.loads(by_default.stdout)["rule"] == "detector"
+    by_style = run("diff", str(tmp_path / "white.png"), str(tmp_path / "line.png"), "--style", "pixelmatch", "--json")
+    assert by_style.returncode == 1 and json.loads(by_style.stdout)["regions"] == [[20, 60, 180, 62]]
+    overridden = run("diff", str(tmp_path / "white.png"), str(tmp_path / "line.png"), "--style", "pixelmatch", "--rule", "detector")
+    assert overridden.returncode == 0
+    strict = run("diff", str(tmp_path / "white.png"), str(tmp_path / "line.png"), "--rule", "pixelmatch", "--pixelmatch-threshold", "0.5")
+    assert strict.returncode == 1 and "x 20-180, y 60-62" in strict.stdout

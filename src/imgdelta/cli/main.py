@@ -232,6 +232,21 @@ def build_parser() -> argparse.ArgumentParser:
     difference.add_argument("b", metavar="B", help="second image")
     difference.add_argument("-o", "--output", metavar="OUT", help="diff picture to write (.png, .jpg, .webp) when they differ")
     difference.add_argument("--style", default="heatmap", metavar="STYLE", help="heatmap (default), pixelmatch, side-by-side or mask")
+    difference.add_argument(
+        "--rule",
+        choices=("detector", "pixelmatch"),
+        default=None,
+        help="what counts as changed: detector (noise, JPEG artefacts, light and a pixel of shift do not, nor a "
+        "change a pixel or two across) or pixelmatch (every pixel pixelmatch counts, for rendered output); "
+        "default detector, pixelmatch with --style pixelmatch",
+    )
+    difference.add_argument(
+        "--pixelmatch-threshold",
+        type=_float_in(0.0, 1.0, "--pixelmatch-threshold"),
+        default=0.1,
+        metavar="T",
+        help="with --rule pixelmatch: matching threshold, smaller is more sensitive (default 0.1)",
+    )
     difference.add_argument("--always", action="store_true", help="write the picture even when nothing changed")
     difference.add_argument("--json", action="store_true", help='print {"regions": [[x0, y0, x1, y1], ...], "changed_fraction": F, ...}')
     _add_input_options(difference)
@@ -393,7 +408,10 @@ def _run_background(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _write_diff(a: str, b: str, out: str | None, style: str, *, always: bool, alpha: str, max_pixels: int | None):
+def _write_diff(
+    a: str, b: str, out: str | None, style: str, *, always: bool, alpha: str, max_pixels: int | None, rule: str = "detector",
+    threshold: float = 0.1,
+):
     """Find where A and B differ; write the picture when they do (or ``always``)."""
     from pathlib import Path
 
@@ -407,7 +425,7 @@ def _write_diff(a: str, b: str, out: str | None, style: str, *, always: bool, al
     suffix = Path(out).suffix.lower() if out else ".png"
     if out and suffix not in (".png", ".jpg", ".jpeg", ".webp"):
         raise OptionError(f"-o {out}: write the diff picture as .png, .jpg or .webp")
-    result = diff(a, b, alpha=alpha, max_pixels=max_pixels or DEFAULT_MAX_PIXELS)
+    result = diff(a, b, alpha=alpha, max_pixels=max_pixels or DEFAULT_MAX_PIXELS, rule=rule, threshold=threshold)
     if out and (always or result.regions):
         write_atomic(out, encode_image(render_diff(result, style), suffix))
     return result
@@ -442,7 +460,11 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _run_diff(args: argparse.Namespace) -> int:
-    result = _write_diff(args.a, args.b, args.output, args.style, always=args.always, alpha=args.alpha, max_pixels=args.max_pixels)
+    rule = args.rule or ("pixelmatch" if args.style == "pixelmatch" else "detector")
+    result = _write_diff(
+        args.a, args.b, args.output, args.style, always=args.always, alpha=args.alpha, max_pixels=args.max_pixels,
+        rule=rule, threshold=args.pixelmatch_threshold,
+    )
     if args.json:
         document = result.to_dict()
         document["diff_image"] = args.output if args.output and (args.always or result.regions) else None
