@@ -29,10 +29,12 @@ class Difference:
 
     ``changed`` and ``magnitude`` are at the analysis resolution (``changed.shape``; full
     resolution with the pixelmatch rule); ``regions`` and ``size`` are in full-resolution
-    pixels. The images differ where there are regions; ``rule`` says what counted. ``decision`` is what a time-lapse filter with the same settings makes of
-    the pair (:func:`~imgdelta.has_changed`): it works at its own, coarser analysis size and
-    weighs the changed area against its threshold, so a small region can come with a
-    "same" decision, and a change of the light alone with a "lighting" one and no region.
+    pixels. The images differ where there are regions; ``rule`` says what counted (and
+    ``threshold``, pixelmatch's, when it was pixelmatch's). ``decision`` is what a
+    time-lapse filter with the same settings makes of the pair
+    (:func:`~imgdelta.has_changed`): it works at its own, coarser analysis size and weighs
+    the changed area against its threshold, so a small region can come with a "same"
+    decision, and a change of the light alone with a "lighting" one and no region.
     """
 
     a: LoadedImage
@@ -137,7 +139,9 @@ def diff(
     return Difference(first, second, changed, magnitude, regions, fraction, decision, identical, rule=rule, threshold=threshold)
 
 
-def _detector_change(first: LoadedImage, second: LoadedImage, settings: DetectorSettings, analysis_size: int) -> tuple[np.ndarray, np.ndarray]:
+def _detector_change(
+    first: LoadedImage, second: LoadedImage, settings: DetectorSettings, analysis_size: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The change detector's changed map and |luma difference| at the analysis size."""
     detector = ChangeDetector(replace(settings, analysis_size=max(16, min(analysis_size, max(first.size)))))
     detector.update(first.pixels, full_size=first.size)
