@@ -318,3 +318,38 @@ def test_time_gaps_use_the_files_times_in_a_folder(example, tmp_path, capsys):
     assert main(["filter", str(source), str(tmp_path / "out"), "--max-gap", "5m", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["kept"] == [f"static_{i:03d}.jpg" for i in (1, 6, 11)]
+
+
+def test_a_run_resumes_only_with_the_calibration_it_started_with(example, tmp_path, capsys):
+    """Two profiles can carry the same thresholds (or thresholds given on the command line
+    can replace theirs) and still differ in their per-pixel floors: a run made with one
+    must not go on with the other."""
+    from dataclasses import replace
+
+    from imgdelta import NoiseProfile
+
+    sequence, static = example
+    first = tmp_path / "first.json"
+    assert main(["calibrate", str(static), "--save", str(first)]) == 0
+    profile = NoiseProfile.load(first)
+    floor = profile.stray_map.copy()
+    floor[: floor.shape[0] // 2] = 0.2  # the top half silenced, as if something moved there
+    other = tmp_path / "other.json"
+    replace(profile, stray_map=floor).save(other)
+    assert NoiseProfile.load(other).settings == profile.settings
+    assert NoiseProfile.load(first).fingerprint() == profile.fingerprint() != NoiseProfile.load(other).fingerprint()
+    capsys.readouterr()
+
+    out = tmp_path / "run"
+    thresholds = ["--min-area", "0.3", "--lighting", "1.25"]
+    assert main(["filter", str(sequence), str(out), "--profile", str(first), *thresholds, "--max-frames", "10"]) == 0
+    capsys.readouterr()
+    assert main(["filter", str(sequence), str(out), "--profile", str(other), *thresholds]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"imgdelta filter: {out} holds a run made with another calibration (its per-pixel floors differ): "
+        "resume it with the same profile, or write to a new folder"
+    )
+    assert main(["filter", str(sequence), str(out), "--profile", str(other)]) == 2  # its own thresholds differ too
+    capsys.readouterr()
+    assert main(["filter", str(sequence), str(out), "--profile", str(first), *thresholds, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["resumed_after"] == 10

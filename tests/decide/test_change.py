@@ -541,3 +541,14 @@ def test_a_frame_of_another_size_is_kept_as_a_size_change():
     decisions = feed(ChangeDetector(), [base, base, larger, larger, base])
     assert [(d.keep, d.kind) for d in decisions] == [(True, "first"), (False, "same"), (True, "size"), (False, "same"), (True, "size")]
     assert decisions[4].reason == "frame size changed from 1200x800 to 600x400"
+
+
+def test_frames_and_states_the_detector_cannot_take_are_named_plainly():
+    detector = ChangeDetector()
+    with pytest.raises(OptionError, match=r"uint8 or float in \[0, 1\], not uint16: divide uint16 samples by .* \(65535"):
+        detector.update(np.zeros((48, 64, 3), np.uint16))
+    detector.update((np.arange(48 * 64 * 3).reshape(48, 64, 3) % 65536).astype(np.uint16) / np.float32(65535))
+    for damaged in (b"garbage", b"", ChangeDetector().state()[:40]):
+        with pytest.raises(OptionError) as caught:
+            ChangeDetector.from_state(damaged)
+        assert str(caught.value) == "saved detector state is damaged or not a state: give the bytes ChangeDetector.state() returned"

@@ -273,6 +273,17 @@ class NoiseProfile:
     report: Mapping[str, Any] = field(default_factory=dict)
     chroma_map: np.ndarray | None = None
 
+    def fingerprint(self) -> str:
+        """A short hash of what this profile adds to the thresholds (its per-pixel floors and
+        the noise correlation it measured): two profiles with one fingerprint judge frames
+        alike under the same settings."""
+        import hashlib
+
+        digest = hashlib.sha256(json.dumps([list(self.size), _finite(self.report.get("correlation"))]).encode())
+        for floor in (self.stray_map, self.chroma_map):
+            digest.update(b"-" if floor is None else np.ascontiguousarray(floor, np.float32).tobytes())
+        return digest.hexdigest()[:16]
+
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the profile as JSON (the stray map on a coarse grid, as nested lists)."""
         grid = _coarse(self.stray_map)
@@ -427,6 +438,12 @@ def _analysis_frame(frame: Any, size: int) -> PreparedFrame:
         pixels = frame
         full = (frame.shape[1], frame.shape[0])
     else:
+        if isinstance(frame, np.ndarray) and frame.dtype.kind in "iu" and frame.dtype != np.uint8:
+            # load_image would ask for a data_range, which a frame cannot pass here
+            raise OptionError(
+                f"a frame array must be uint8 or float in [0, 1], not {frame.dtype}: "
+                f"divide {frame.dtype} samples by their largest value (65535 for 16-bit) first"
+            )
         data_range = 1.0 if isinstance(frame, np.ndarray) and frame.dtype.kind == "f" else None
         loaded = load_image(frame, data_range=data_range)
         pixels = loaded.pixels
@@ -899,7 +916,8 @@ class ChangeDetector:
         Parameters
         ----------
         frame : path, bytes, PIL image, NumPy array (uint8, or float in [0, 1]), LoadedImage or PreparedFrame
-            The frame. Paths to JPEG files are decoded at a reduced scale.
+            The frame; arrays are RGB (H, W, 3) or gray (H, W). Paths to JPEG files are
+            decoded at a reduced scale.
         time : float, optional
             The frame's time in seconds, for the ``*_gap_seconds`` policies.
         full_size : (width, height), optional
@@ -1128,6 +1146,8 @@ class ChangeDetector:
     def from_state(cls, state: bytes, *, profile: NoiseProfile | None = None) -> ChangeDetector:
         """Rebuild a detector saved with :meth:`state`, with the calibration it had unless
         ``profile`` gives another."""
+        import zipfile
+
         try:
             with np.load(io.BytesIO(state), allow_pickle=False) as data:
                 meta = json.loads(bytes(data["meta"]).decode())
@@ -1143,8 +1163,11 @@ class ChangeDetector:
                         report=saved.get("report", {}),
                         chroma_map=data["chroma_map"].astype(np.float32) if "chroma_map" in data else None,
                     )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise OptionError(f"saved detector state is damaged: {exc}") from None
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+            # NumPy's own words would suggest loading the bytes with pickle: never for a state
+            raise OptionError(
+                "saved detector state is damaged or not a state: give the bytes ChangeDetector.state() returned"
+            ) from None
         detector = cls(DetectorSettings.from_dict(meta["settings"]), profile=profile)
         if reference is not None:
             detector._fit_geometry(reference, tuple(meta["full"]) if meta.get("full") else None)

@@ -212,7 +212,12 @@ def open_run(
     try:
         remove_stale_temps(out)
         sampling = sampling or {"frames": 1}
-        described = {"settings": settings.to_dict(), "calibrated": profile is not None, "every": sampling}
+        described = {
+            "settings": settings.to_dict(),
+            "calibrated": profile is not None,
+            "profile": profile.fingerprint() if profile is not None else None,
+            "every": sampling,
+        }
         previous = manifest.get_setting(_RUN_KEY)
         saved = manifest.state()
         if previous is None or saved is None:
@@ -237,6 +242,13 @@ def open_run(
         if previous.get("calibrated") != described["calibrated"]:
             was = "with" if previous.get("calibrated") else "without"
             raise OptionError(f"{out} holds a run made {was} a calibration: resume it the same way, or write to a new folder")
+        if previous.get("profile") not in (None, described["profile"]):
+            # the same thresholds can come with other per-pixel floors (another camera's
+            # calibration, or explicit thresholds over a profile)
+            raise OptionError(
+                f"{out} holds a run made with another calibration (its per-pixel floors differ): "
+                "resume it with the same profile, or write to a new folder"
+            )
         if previous.get("settings") != described["settings"]:
             old, new = previous.get("settings", {}), described["settings"]
             differ = ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
