@@ -303,6 +303,14 @@ def test_a_run_resumes_only_its_own_source_and_never_judges_a_file_twice(example
     document = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert document["total"] == 30 and document["processed"] == 10
     assert len(document["kept"]) == len(set(document["kept"]))
+    # they are judged after the frames they sort before, and the run says so
+    assert document["out_of_order"] == names[:10]
+    for name in names[30:33]:  # frames that sort after every judged one are in order
+        (source / name).write_bytes((sequence / name).read_bytes())
+    (source / "frame_000b.jpg").write_bytes((sequence / names[0]).read_bytes())
+    assert main(["filter", str(source), str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "note: 1 new file (first frame_000b.jpg) sorts among frames judged before" in said
     assert main(["filter", str(static), str(out)]) == 2
     assert "holds a run of" in capsys.readouterr().err
 

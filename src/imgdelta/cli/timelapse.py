@@ -240,6 +240,13 @@ def _print_summary(result: Any, profile: Any) -> None:
         lines.append(f"  unreadable: {error['name']}: {error['error']}")
     if len(result.errors) > 5:
         lines.append(f"  ... and {len(result.errors) - 5} more unreadable frames")
+    if result.out_of_order:
+        count = len(result.out_of_order)
+        lines.append(
+            f"note: {count} new file{'s' if count != 1 else ''} (first {result.out_of_order[0]}) "
+            f"sort{'s' if count == 1 else ''} among frames judged before: judged after them, against the last kept "
+            "frame, not in the order of the names"
+        )
     busy = result.busy_place
     if busy is not None:
         x, y, w, h = busy.box

@@ -63,6 +63,9 @@ class FilterResult:
     stopped: str | None = None
     busy_place: BusyPlace | None = None
     every: dict[str, float] = field(default_factory=lambda: {"frames": 1})
+    #: Files of a resumed folder that sort among frames judged before: they are judged
+    #: after those, against the last kept frame, not in the order of their names.
+    out_of_order: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +84,7 @@ class FilterResult:
             "stopped": self.stopped,
             "busy_place": self.busy_place.to_dict() if self.busy_place is not None else None,
             "every": dict(self.every),
+            "out_of_order": list(self.out_of_order),
             "settings": self.settings.to_dict(),
         }
 
@@ -281,8 +285,9 @@ def _store(frame: Frame, out: Path, mode: Mode) -> str:
     return name
 
 
-def _folder_start(source_spec: Any, done: set[str]) -> int:
-    """How many leading files of a folder listing the manifest already covers.
+def _folder_start(source_spec: Any, done: set[str]) -> tuple[int, set[str]]:
+    """How many leading files of a folder listing the manifest already covers, and the
+    new files that sort before some file it covers (added after that file was judged).
 
     Counting names rather than trusting a position keeps ``--move`` resumable: moved files
     have left the listing, the skipped ones that remain are recognised by name. (Files
@@ -290,12 +295,12 @@ def _folder_start(source_spec: Any, done: set[str]) -> int:
     """
     from ..io.folders import list_images
 
+    names = [path.name for path in list_images(source_spec)] if done else []
     count = 0
-    for path in list_images(source_spec):
-        if path.name not in done:
-            break
+    while count < len(names) and names[count] in done:
         count += 1
-    return count
+    last_done = max((i for i, name in enumerate(names) if name in done), default=-1)
+    return count, {name for name in names[count:last_done] if name not in done}
 
 
 def filter_frames(
@@ -383,12 +388,13 @@ def filter_frames(
     in_frame = False
     try:
         done: set[str] = set()
+        late: set[str] = set()
         if frames is None:
             start = 0
             if isinstance(source, (str, os.PathLike)):
                 if Path(source).is_dir() or any(c in str(source) for c in "*?["):
                     done = {record.name for record in manifest.rows()} if rows_done else set()
-                    start = _folder_start(source, done)
+                    start, late = _folder_start(source, done)
                 elif Path(source).is_file():
                     start = position  # a video: its next frame number
             if every_seconds is not None:
@@ -421,6 +427,8 @@ def filter_frames(
                 manifest.record(FrameRecord(idx=row, name=frame.name, time=frame.time, decision="error", reason=frame.error or "no pixels"))
             else:
                 decoded += 1
+                if frame.name in late:
+                    result.out_of_order.append(frame.name)
                 decision = detector.update(
                     frame.prepared if frame.prepared is not None else frame.pixels, time=frame.time, full_size=frame.full_size
                 )
