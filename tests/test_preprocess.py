@@ -75,6 +75,22 @@ def test_alignment_of_pictures_too_small_or_identical(scene):
     for method in ("phase", "ecc"):
         result = imgdelta.compare(black, black, preprocess=Preprocess(align=method))
         assert result.identical and (result.alignment.dx, result.alignment.dy) == (0.0, 0.0)
+    # a flat picture gives no shift to find: phase correlation would make one up
+    square = np.full((64, 64), 128, np.uint8)
+    square[20:30, 20:30] = 255
+    for a, b, which in ((np.full((64, 64), 128, np.uint8), square, "A"), (square, np.full((64, 64), 90, np.uint8), "B")):
+        for method in ("phase", "ecc"):
+            with pytest.raises(imgdelta.OptionError, match=f"--align: {which} is flat, with no detail to align on"):
+                imgdelta.compare(a, b, preprocess=Preprocess(align=method))
+
+
+@pytest.mark.parametrize("method", ["phase", "ecc"])
+def test_alignment_ignores_what_b_shows_in_ignored_places(method, scene):
+    b = scene.copy()
+    b[100:140, 200:260] = (255, 0, 0)
+    options = Preprocess(ignore=((200, 100, 60, 40),), align=method)
+    result = imgdelta.compare(scene, b, metrics=["max_abs"], preprocess=options)
+    assert result.identical and (result.alignment.dx, result.alignment.dy) == (0.0, 0.0)
 
 
 def test_mask_image_file(scene, tmp_path):

@@ -231,9 +231,15 @@ def _align(a: np.ndarray, b: np.ndarray, method: str, mask: np.ndarray | None):
     height, width = ya.shape
     if min(height, width) < 2:
         raise OptionError(f"--align needs pictures at least 2 pixels wide and high; these are {width}x{height}")
+    if mask is not None:
+        # what B shows in its ignored places must not steer the shift
+        yb = np.where(mask, yb, ya)
     if np.array_equal(ya, yb):
         # nothing to find, and flat pictures would leave ECC nothing to converge on
         return b, mask, Alignment(method=method, dx=0.0, dy=0.0, confidence=1.0)
+    for name, values in (("A", ya), ("B", yb)):
+        if float(values.max()) - float(values.min()) < 1e-6:
+            raise OptionError(f"--align: {name} is flat, with no detail to align on")
     if method == "phase":
         window = cv2.createHanningWindow((width, height), cv2.CV_32F) if min(width, height) > 2 else None
         (dx, dy), response = cv2.phaseCorrelate(ya, yb, window)
@@ -249,6 +255,10 @@ def _align(a: np.ndarray, b: np.ndarray, method: str, mask: np.ndarray | None):
                 "ECC alignment did not converge (images too different or too flat): try --align phase"
             ) from None
         dx, dy = float(warp[0, 2]), float(warp[1, 2])
+    alignment = Alignment(method=method, dx=round(float(dx), 3), dy=round(float(dy), 3), confidence=round(float(response), 4))
+    if alignment.dx == 0 and alignment.dy == 0:
+        # a shift that rounds to nothing: resampling B would only blur it a little
+        return b, mask, alignment
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     moved = cv2.warpAffine(np.ascontiguousarray(b), warp, (width, height), flags=flags, borderMode=cv2.BORDER_CONSTANT)
     if moved.ndim == 2:
@@ -256,7 +266,6 @@ def _align(a: np.ndarray, b: np.ndarray, method: str, mask: np.ndarray | None):
     inside = cv2.warpAffine(np.ones((height, width), np.float32), warp, (width, height), flags=flags, borderMode=cv2.BORDER_CONSTANT)
     valid = inside >= 0.999
     mask = valid if mask is None else (mask & valid)
-    alignment = Alignment(method=method, dx=round(float(dx), 3), dy=round(float(dy), 3), confidence=round(float(response), 4))
     return moved.astype(np.float32), mask, alignment
 
 

@@ -155,3 +155,6 @@ def test_diff_out_is_written_whenever_the_images_differ(tmp_path, capsys):
     assert (tmp_path / "d2.png").exists() and capsys.readouterr().err == ""
     assert main(["compare", str(tmp_path / "white.png"), str(tmp_path / "white.png"), "--diff-out", str(tmp_path / "d3.png")]) == 0
     assert not (tmp_path / "d3.png").exists()
+    # a format it cannot write is refused before any work, and named by its option
+    assert main(["compare", str(tmp_path / "white.png"), str(tmp_path / "white.png"), "--diff-out", str(tmp_path / "d.gif")]) == 2
+    assert capsys.readouterr().err.strip() == f"imgdelta compare: --diff-out {tmp_path / 'd.gif'}: write the diff picture as .png, .jpg or .webp"

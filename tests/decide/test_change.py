@@ -545,10 +545,27 @@ def test_a_frame_of_another_size_is_kept_as_a_size_change():
 
 def test_frames_and_states_the_detector_cannot_take_are_named_plainly():
     detector = ChangeDetector()
-    with pytest.raises(OptionError, match=r"uint8 or float in \[0, 1\], not uint16: divide uint16 samples by .* \(65535"):
+    with pytest.raises(OptionError, match=r"uint8 or float in \[0, 1\], not uint16: convert it first \(16-bit samples: frame / 65535\)"):
         detector.update(np.zeros((48, 64, 3), np.uint16))
     detector.update((np.arange(48 * 64 * 3).reshape(48, 64, 3) % 65536).astype(np.uint16) / np.float32(65535))
     for damaged in (b"garbage", b"", ChangeDetector().state()[:40]):
         with pytest.raises(OptionError) as caught:
             ChangeDetector.from_state(damaged)
         assert str(caught.value) == "saved detector state is damaged or not a state: give the bytes ChangeDetector.state() returned"
+
+
+@pytest.mark.parametrize(
+    "frame, message",
+    [
+        (np.zeros((0, 0, 3), np.uint8), r"a frame array of shape \(0, 0, 3\) has no pixels"),
+        (np.zeros((48, 64, 3), bool), r"must be uint8 or float in \[0, 1\], not bool: convert it first"),
+        (np.zeros((48, 64), np.int32), r"not int32: convert it first \(16-bit samples: frame / 65535\)"),
+        (np.full((48, 64, 3), 2.0), r"a frame array of floats must lie in \[0, 1\], not \[2, 2\]: scale it first"),
+        (np.full((48, 64, 3), -0.5, np.float32), r"not \[-0.5, -0.5\]"),
+    ],
+)
+def test_frame_arrays_the_detector_cannot_take_say_how_to_convert(frame, message):
+    with pytest.raises(OptionError, match=message):
+        ChangeDetector().update(frame)
+    with pytest.raises(OptionError, match=message):
+        has_changed(frame, frame)

@@ -205,5 +205,7 @@ def test_the_pixelmatch_rule_finds_what_the_detector_leaves_out(tmp_path):
     assert by_style.returncode == 1 and json.loads(by_style.stdout)["regions"] == [[20, 60, 180, 62]]
     overridden = run("diff", str(tmp_path / "white.png"), str(tmp_path / "line.png"), "--style", "pixelmatch", "--rule", "detector")
     assert overridden.returncode == 0
-    strict = run("diff", str(tmp_path / "white.png"), str(tmp_path / "line.png"), "--rule", "pixelmatch", "--pixelmatch-threshold", "0.5")
-    assert strict.returncode == 1 and "x 20-180, y 60-62" in strict.stdout
+    strict = run("diff", str(tmp_path / "white.png"), str(tmp_path / "line.png"), "--pixelmatch-threshold", "0.5")
+    assert strict.returncode == 1 and "x 20-180, y 60-62" in strict.stdout  # the threshold implies the rule
+    both = run("diff", str(tmp_path / "white.png"), str(tmp_path / "line.png"), "--rule", "detector", "--pixelmatch-threshold", "0.5")
+    assert both.returncode == 2 and "--pixelmatch-threshold is the pixelmatch rule's" in both.stderr

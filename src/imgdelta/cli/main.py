@@ -238,14 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="what counts as changed: detector (noise, JPEG artefacts, light and a pixel of shift do not, nor a "
         "change a pixel or two across) or pixelmatch (every pixel pixelmatch counts, for rendered output); "
-        "default detector, pixelmatch with --style pixelmatch",
+        "default detector, pixelmatch with --style pixelmatch or --pixelmatch-threshold",
     )
     difference.add_argument(
         "--pixelmatch-threshold",
         type=_float_in(0.0, 1.0, "--pixelmatch-threshold"),
-        default=0.1,
+        default=None,
         metavar="T",
-        help="with --rule pixelmatch: matching threshold, smaller is more sensitive (default 0.1)",
+        help="the pixelmatch rule's matching threshold, smaller is more sensitive (default 0.1)",
     )
     difference.add_argument("--always", action="store_true", help="write the picture even when nothing changed")
     difference.add_argument("--json", action="store_true", help='print {"regions": [[x0, y0, x1, y1], ...], "changed_fraction": F, ...}')
@@ -354,6 +354,8 @@ def _run_compare(args: argparse.Namespace) -> int:
         jpeg_quality=args.jpeg_quality,
     )
     tolerance = _tolerance(args)
+    if args.diff_out:
+        _diff_suffix(args.diff_out, "--diff-out")  # before the work, identical images or not
     result = compare(
         args.a,
         args.b,
@@ -408,13 +410,21 @@ def _run_background(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _diff_suffix(out: str, option: str) -> str:
+    """The picture format ``out`` names, or a clear error naming ``option``."""
+    from pathlib import Path
+
+    suffix = Path(out).suffix.lower()
+    if suffix not in (".png", ".jpg", ".jpeg", ".webp"):
+        raise OptionError(f"{option} {out}: write the diff picture as .png, .jpg or .webp")
+    return suffix
+
+
 def _write_diff(
     a: str, b: str, out: str | None, style: str, *, always: bool, alpha: str, max_pixels: int | None, rule: str = "detector",
     threshold: float = 0.1,
 ):
     """Find where A and B differ; write the picture when they do (or ``always``)."""
-    from pathlib import Path
-
     from ..io.images import DEFAULT_MAX_PIXELS
     from ..pipeline.difference import diff
     from ..render.diff import DIFF_STYLES, render_diff
@@ -422,9 +432,7 @@ def _write_diff(
 
     if style not in DIFF_STYLES:
         raise OptionError(f"--style {style!r}: use one of {', '.join(DIFF_STYLES)}")
-    suffix = Path(out).suffix.lower() if out else ".png"
-    if out and suffix not in (".png", ".jpg", ".jpeg", ".webp"):
-        raise OptionError(f"-o {out}: write the diff picture as .png, .jpg or .webp")
+    suffix = _diff_suffix(out, "-o") if out else ".png"
     result = diff(a, b, alpha=alpha, max_pixels=max_pixels or DEFAULT_MAX_PIXELS, rule=rule, threshold=threshold)
     if out and (always or result.regions):
         write_atomic(out, encode_image(render_diff(result, style), suffix))
@@ -460,10 +468,13 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _run_diff(args: argparse.Namespace) -> int:
-    rule = args.rule or ("pixelmatch" if args.style == "pixelmatch" else "detector")
+    threshold = args.pixelmatch_threshold
+    if args.rule == "detector" and threshold is not None:
+        raise OptionError("--pixelmatch-threshold is the pixelmatch rule's: leave it out with --rule detector")
+    rule = args.rule or ("pixelmatch" if args.style == "pixelmatch" or threshold is not None else "detector")
     result = _write_diff(
         args.a, args.b, args.output, args.style, always=args.always, alpha=args.alpha, max_pixels=args.max_pixels,
-        rule=rule, threshold=args.pixelmatch_threshold,
+        rule=rule, threshold=0.1 if threshold is None else threshold,
     )
     if args.json:
         document = result.to_dict()

@@ -410,6 +410,8 @@ def _analysis_frame(frame: Any, size: int) -> PreparedFrame:
     import cv2
 
     full: tuple[int, int]
+    if isinstance(frame, np.ndarray):
+        _check_frame_array(frame)
     if isinstance(frame, (str, os.PathLike, bytes)):
         loaded = load_image(frame, draft_size=size)
         pixels = loaded.pixels
@@ -438,12 +440,6 @@ def _analysis_frame(frame: Any, size: int) -> PreparedFrame:
         pixels = frame
         full = (frame.shape[1], frame.shape[0])
     else:
-        if isinstance(frame, np.ndarray) and frame.dtype.kind in "iu" and frame.dtype != np.uint8:
-            # load_image would ask for a data_range, which a frame cannot pass here
-            raise OptionError(
-                f"a frame array must be uint8 or float in [0, 1], not {frame.dtype}: "
-                f"divide {frame.dtype} samples by their largest value (65535 for 16-bit) first"
-            )
         data_range = 1.0 if isinstance(frame, np.ndarray) and frame.dtype.kind == "f" else None
         loaded = load_image(frame, data_range=data_range)
         pixels = loaded.pixels
@@ -457,6 +453,22 @@ def _analysis_frame(frame: Any, size: int) -> PreparedFrame:
         return PreparedFrame(luma, chroma, full, share)
     luma = np.ascontiguousarray(pixels if pixels.ndim == 2 else pixels[:, :, 0], dtype=np.float32)
     return PreparedFrame(luma, None, full, _gray_white_share(luma))
+
+
+def _check_frame_array(frame: np.ndarray) -> None:
+    """A clear error for arrays :func:`_analysis_frame` cannot take: load_image's own would
+    ask for a ``data_range``, which a frame cannot pass here."""
+    if frame.size == 0:
+        raise OptionError(f"a frame array of shape {frame.shape} has no pixels")
+    if frame.dtype != np.uint8 and frame.dtype.kind != "f":
+        raise OptionError(
+            f"a frame array must be uint8 or float in [0, 1], not {frame.dtype}: convert it first "
+            "(16-bit samples: frame / 65535)"
+        )
+    if frame.dtype.kind == "f":
+        low, high = float(np.min(frame)), float(np.max(frame))
+        if not (0.0 <= low and high <= 1.0):
+            raise OptionError(f"a frame array of floats must lie in [0, 1], not [{low:g}, {high:g}]: scale it first")
 
 
 def _region_mask(settings: DetectorSettings, size: tuple[int, int], full: tuple[int, int]) -> np.ndarray | None:
