@@ -306,7 +306,7 @@ def test_a_signed_figure_keeps_a_frame_shifted_either_way():
 def test_a_metric_that_cannot_take_a_mask_sees_ignored_pixels_made_equal():
     base = scene("coffee")
     boxed = base.copy()
-    boxed[40:120, 40:160] = 255 - boxed[40:120, 40:160]
+    boxed[40:120, 40:160] = 1 - boxed[40:120, 40:160]
     plain = ChangeDetector(DetectorSettings(metric="phash", threshold=0))
     ignoring = ChangeDetector(DetectorSettings(metric="phash", threshold=0, ignore=((0, 0, 300, 200),)))
     assert [d.keep for d in feed(plain, [base, boxed])] == [True, True]
