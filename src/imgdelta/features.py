@@ -1,6 +1,6 @@
 """Per-image cache of derived arrays, so every metric shares one computation of each.
 
-A metric asks ``features.luma`` or ``features.rgb8``; the first request computes it, the
+A metric asks ``features.luma`` or ``features.pixels8``; the first request computes it, the
 rest reuse it. Nothing here is global: the cache lives and dies with its image.
 """
 
