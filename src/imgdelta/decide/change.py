@@ -328,14 +328,19 @@ class NoiseProfile:
         )
 
 
-def _coarse(stray_map: np.ndarray) -> np.ndarray:
+def _block_max(values: np.ndarray, block: int, size: tuple[int, int]) -> np.ndarray:
+    """The largest value of each ``block`` x ``block`` block, for ``size`` (width, height)
+    blocks from the top left: a moving place pooled this way stays silenced up to its edge."""
     import cv2
 
+    square = {2: _SQUARE_2, 4: _SQUARE_4}[block]
+    return cv2.dilate(values, square, anchor=(0, 0))[: size[1] * block : block, : size[0] * block : block]
+
+
+def _coarse(stray_map: np.ndarray) -> np.ndarray:
     height, width = stray_map.shape
-    # the map is smooth by construction; a quarter of the resolution keeps files small, and
-    # the largest value of each block keeps a moving place silenced up to its edge
-    size = (max(1, width // 4), max(1, height // 4))
-    return cv2.dilate(stray_map, _SQUARE_4, anchor=(0, 0))[: size[1] * 4 : 4, : size[0] * 4 : 4].copy()
+    # the map is smooth by construction; a quarter of the resolution keeps files small
+    return _block_max(stray_map, 4, (max(1, width // 4), max(1, height // 4))).copy()
 
 
 def _expand(grid: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -660,9 +665,7 @@ def _coarse_change(
     sigma = 1.4826 / math.sqrt(2) * _median(neighbour.ravel())
     threshold = np.float32(max(settings.sensitivity * sigma, 2 * settings.min_contrast))
     if stray is not None:
-        # the largest value in each block: a moving place stays silenced up to its edge
-        pooled = cv2.dilate(stray, _SQUARE_4, anchor=(0, 0))[: size[1] * 4 : 4, : size[0] * 4 : 4]
-        threshold = np.maximum(threshold, pooled)
+        threshold = np.maximum(threshold, _block_max(stray, 4, size))
     changed = (np.abs(small) > threshold).view(np.uint8)
     if mask is not None:
         small_mask = cv2.resize(mask.view(np.uint8), size, interpolation=cv2.INTER_AREA) >= 1
@@ -731,8 +734,7 @@ def _chroma_change(
         changed |= (excess > threshold).view(np.uint8)
         largest = excess if largest is None else np.maximum(largest, excess)
     if stray is not None and chroma_stray is None:
-        moving = cv2.dilate(stray, _SQUARE_2, anchor=(0, 0))[: height * 2 : 2, : width * 2 : 2] > 0
-        changed[moving] = 0
+        changed[_block_max(stray, 2, (width, height)) > 0] = 0
     total = changed.size
     if mask is not None:
         small_mask = cv2.resize(mask.view(np.uint8), (width, height), interpolation=cv2.INTER_AREA) >= 1
@@ -1291,7 +1293,7 @@ def calibrate_detector(
     if colours and len(colours) == len(first):
         largest = np.max(np.stack(colours), axis=0)
         height, width = largest.shape
-        moving_half = cv2.dilate(moving, _SQUARE_2, anchor=(0, 0))[: height * 2 : 2, : width * 2 : 2] > 0
+        moving_half = _block_max(moving, 2, (width, height)) > 0
         colour_stray = np.where(moving_half, largest * np.float32(2.0), np.float32(0)).astype(np.float32)
         chroma_floor = cv2.GaussianBlur(cv2.dilate(colour_stray, _SQUARE_3), (0, 0), 0.75)
 
